@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmemif.h - the public API of libmemif.
+ *
+ * Source-compatible with upstream libmemif 4.0: a program written for it
+ * builds against this header unchanged. Extensions are marked as such.
+ *
+ * Objects
+ *   socket     a control-channel endpoint (memif_create_socket). Its role is
+ *              fixed by the first interface created on it: a master socket
+ *              listens and serves many interfaces told apart by id, a slave
+ *              socket connects.
+ *   interface  one memif link ("connection", memif_create), with its own
+ *              shared memory regions and queues once connected.
+ *
+ * Threads
+ *   A socket and all its interfaces are driven from one thread, the control
+ *   thread: every call except the data-path ones (buffer_alloc, tx_burst,
+ *   rx_burst, refill_queue, buffer_enq_tx, get_queue_stats) belongs to it.
+ *   Each queue may be used by one thread at a time; different queues of the
+ *   same interface from different threads at once.
+ *
+ * Callbacks
+ *   on_control_fd_update runs inside memif_create_socket, memif_create,
+ *   memif_delete, memif_request_connection, memif_control_fd_handler and
+ *   memif_poll_event. on_connect, on_disconnect and on_interrupt run only
+ *   inside memif_control_fd_handler and memif_poll_event (and on_disconnect
+ *   also inside memif_delete of a connected interface), on the caller's
+ *   thread. A call that fails never fires a callback later for its request.
+ */
+#ifndef LIBMEMIF_H
+#define LIBMEMIF_H
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
+
+#include "memif.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LIBMEMIF_VERSION "4.0"
+#define MEMIF_DEFAULT_APP_NAME "libmemif-app"
+#define MEMIF_DEFAULT_SOCKET_PATH "/run/vpp/memif.sock"
+#define MEMIF_HAVE_CANCEL_POLL_EVENT 1
+
+/* Extension: this implementation also offers per-queue statistics. */
+#define MEMIF_HAVE_QUEUE_STATS 1
+/* Extension: socket file mode/owner and peer credentials. */
+#define MEMIF_HAVE_SOCKET_PERMS 1
+
+/* Error codes. Every call returns one of these; 0 is success. */
+typedef enum {
+	MEMIF_ERR_SUCCESS = 0,   /* success */
+	MEMIF_ERR_SYSCALL,       /* a system call failed (see the log) */
+	MEMIF_ERR_CONNREFUSED,   /* nobody listens on the socket */
+	MEMIF_ERR_ACCES,         /* permission denied */
+	MEMIF_ERR_NO_FILE,       /* no such file or directory */
+	MEMIF_ERR_FILE_LIMIT,    /* system-wide file limit reached */
+	MEMIF_ERR_PROC_FILE_LIMIT, /* per-process fd limit reached */
+	MEMIF_ERR_ALREADY,       /* already in progress, or in use */
+	MEMIF_ERR_AGAIN,         /* resource temporarily unavailable */
+	MEMIF_ERR_BAD_FD,        /* bad file descriptor */
+	MEMIF_ERR_NOMEM,         /* out of memory */
+	MEMIF_ERR_INVAL_ARG,     /* invalid argument or handle */
+	MEMIF_ERR_NOCONN,        /* interface is not connected */
+	MEMIF_ERR_CONN,          /* interface is already connected */
+	MEMIF_ERR_CB_FDUPDATE,   /* the app's on_control_fd_update failed */
+	MEMIF_ERR_FILE_NOT_SOCK, /* the path exists and is not a socket */
+	MEMIF_ERR_NO_SHMFD,      /* a message lacked its memory fd */
+	MEMIF_ERR_COOKIE,        /* ring cookie mismatch */
+	MEMIF_ERR_NOBUF_RING,    /* ring full or empty: fewer buffers than asked */
+	MEMIF_ERR_NOBUF,         /* not enough buffers */
+	MEMIF_ERR_NOBUF_DET,     /* details buffer too small */
+	MEMIF_ERR_INT_WRITE,     /* writing an interrupt failed */
+	MEMIF_ERR_MFMSG,         /* malformed message */
+	MEMIF_ERR_QID,           /* no such queue */
+	MEMIF_ERR_PROTO,         /* protocol version mismatch */
+	MEMIF_ERR_ID,            /* no interface with this id */
+	MEMIF_ERR_ACCSLAVE,      /* a slave attempted to accept */
+	MEMIF_ERR_ALRCONN,       /* interface already connected (peer side) */
+	MEMIF_ERR_MODE,          /* interface mode mismatch */
+	MEMIF_ERR_SECRET,        /* secret mismatch */
+	MEMIF_ERR_NOSECRET,      /* secret required */
+	MEMIF_ERR_MAXREG,        /* too many regions */
+	MEMIF_ERR_MAXRING,       /* too many rings */
+	MEMIF_ERR_NO_INTFD,      /* a message lacked its interrupt fd */
+	MEMIF_ERR_DISCONNECT,    /* the peer disconnected */
+	MEMIF_ERR_DISCONNECTED,  /* interface is disconnected */
+	MEMIF_ERR_UNKNOWN_MSG,   /* unknown or unexpected message */
+	MEMIF_ERR_POLL_CANCEL,   /* memif_poll_event was cancelled */
+	MEMIF_ERR_MAX_RING,      /* ring size too large */
+	MEMIF_ERR_PRIVHDR,       /* private header size not supported */
+} memif_err_t;
+
+/* Events on a file descriptor, as passed to and from the app. */
+typedef enum memif_fd_event_type {
+	MEMIF_FD_EVENT_READ = 1,
+	MEMIF_FD_EVENT_WRITE = 2,
+	MEMIF_FD_EVENT_ERROR = 4,
+	MEMIF_FD_EVENT_DEL = 8,
+	MEMIF_FD_EVENT_MOD = 16,
+} memif_fd_event_type_t;
+
+/*
+ * An fd the library wants watched. `private_ctx` is the library's own
+ * token for that fd: keep it beside the fd and hand it back to
+ * memif_control_fd_handler when the fd is ready.
+ */
+typedef struct memif_fd_event {
+	int fd;
+	memif_fd_event_type_t type;
+	void *private_ctx;
+} memif_fd_event_t;
+
+typedef void *memif_conn_handle_t;
+typedef void *memif_socket_handle_t;
+
+/* Optional allocator for the library's own bookkeeping (never packets). */
+typedef void *(memif_alloc_t)(size_t size);
+typedef void *(memif_realloc_t)(void *ptr, size_t size);
+typedef void (memif_free_t)(void *ptr);
+
+/*
+ * Ask the app to start watching (READ/WRITE), change (MOD | events) or stop
+ * watching (DEL) fde.fd. `private_ctx` is the socket's private context.
+ * Return 0 on success; anything else fails the library call that caused it
+ * with MEMIF_ERR_CB_FDUPDATE.
+ */
+typedef int (memif_control_fd_update_t)(memif_fd_event_t fde, void *private_ctx);
+
+/* on_connect / on_disconnect; `private_ctx` is the one given to memif_create. */
+typedef int (memif_connection_update_t)(memif_conn_handle_t conn, void *private_ctx);
+
+/* Packets wait on receive queue `qid` (interrupt mode). */
+typedef int (memif_on_interrupt_t)(memif_conn_handle_t conn, void *private_ctx, uint16_t qid);
+
+/*
+ * External regions: slave-side zero copy with app-owned buffer memory.
+ * add: the app provides `size` bytes of shareable memory (*addr) backed by
+ *      an fd (*fd) that can be sent to the peer; return 0 on success.
+ * get: the app maps a received region fd and returns its address (master).
+ * del: the app releases a region it provided or mapped.
+ * get_offset: the offset in the external region of the next free buffer,
+ *      used when the slave refills its receive rings.
+ */
+typedef uint32_t (memif_get_external_buffer_offset_t)(void *private_ctx);
+typedef int (memif_add_external_region_t)(void **addr, uint32_t size, int *fd, void *private_ctx);
+typedef void *(memif_get_external_region_addr_t)(uint32_t size, int fd, void *private_ctx);
+typedef int (memif_del_external_region_t)(void *addr, uint32_t size, int fd, void *private_ctx);
+
+/* Arguments of memif_create_socket. */
+typedef struct memif_socket_args {
+	char path[108];   /* "" = MEMIF_DEFAULT_SOCKET_PATH; "@name" = abstract */
+	char app_name[32]; /* "" = MEMIF_DEFAULT_APP_NAME */
+	/*
+	 * How often a disconnected slave retries. All zero means the default
+	 * of 2 s (upstream: never retry), because a slave that never retries
+	 * is rarely what anyone wants.
+	 */
+	struct itimerspec connection_request_timer;
+	memif_control_fd_update_t *on_control_fd_update; /* NULL = memif_poll_event */
+	memif_alloc_t *alloc;
+	memif_realloc_t *realloc;
+	memif_free_t *free;
+} memif_socket_args_t;
+
+typedef enum {
+	MEMIF_RX_MODE_INTERRUPT = 0,
+	MEMIF_RX_MODE_POLLING,
+} memif_rx_mode_t;
+
+#define MEMIF_BUFFER_FLAG_NEXT (1 << 0)
+#define MEMIF_BUFFER_FLAG_RX (1 << 1)
+
+/* One packet buffer in shared memory. */
+typedef struct {
+	uint16_t desc_index; /* ring slot it belongs to */
+	void *ring;          /* ring it belongs to */
+	uint32_t len;        /* bytes of data */
+	uint8_t flags;       /* MEMIF_BUFFER_FLAG_* */
+	void *data;          /* points into shared memory */
+} memif_buffer_t;
+
+/* Arguments of memif_create. Zero fields take the documented default. */
+typedef struct {
+	memif_socket_handle_t socket; /* NULL = a default socket */
+	uint8_t secret[24];           /* NUL-padded; empty = no secret */
+	uint8_t num_s2m_rings;        /* 0 = 1 */
+	uint8_t num_m2s_rings;        /* 0 = 1 */
+	uint16_t buffer_size;         /* 0 = 2048 */
+	uint8_t log2_ring_size;       /* 0 = 10; at most 14 */
+	uint8_t is_master;            /* nonzero = master */
+	uint32_t interface_id;
+	uint8_t interface_name[32];
+	memif_interface_mode_t mode : 8;
+} memif_conn_args_t;
+
+#define MEMIF_QUEUE_FLAG_POLLING 1
+
+typedef struct {
+	uint8_t region;
+	uint16_t qid;
+	uint32_t ring_size;
+	uint16_t flags; /* MEMIF_QUEUE_FLAG_* */
+	uint16_t head;
+	uint16_t tail;
+	uint16_t buffer_size;
+} memif_queue_details_t;
+
+typedef struct {
+	uint8_t index;
+	void *addr;
+	uint32_t size;
+	int fd;
+	uint8_t is_external;
+} memif_region_details_t;
+
+/* memif_get_details output; strings and arrays live in the caller's buffer. */
+typedef struct {
+	uint8_t *if_name;
+	uint8_t *inst_name;
+	uint8_t *remote_if_name;
+	uint8_t *remote_inst_name;
+	uint32_t id;
+	uint8_t *secret;
+	uint8_t role; /* 0 master, 1 slave */
+	uint8_t mode;
+	uint8_t *socket_path;
+	uint8_t regions_num;
+	memif_region_details_t *regions;
+	uint8_t rx_queues_num;
+	uint8_t tx_queues_num;
+	memif_queue_details_t *rx_queues;
+	memif_queue_details_t *tx_queues;
+	uint8_t *error; /* last disconnect reason, "" if none */
+	uint8_t link_up_down; /* 1 up, 0 down */
+} memif_details_t;
+
+typedef struct memif_desc_details {
+	uint16_t flags;
+	uint16_t region;
+	uint32_t length;
+	uint32_t offset;
+	uint32_t metadata;
+} memif_desc_details_t;
+
+typedef struct memif_ring_details {
+	uint16_t head;
+	uint16_t tail;
+	uint16_t flags;
+	void *offset; /* address of the ring in this process */
+	uint16_t ndesc;
+	memif_desc_details_t descs[];
+} memif_ring_details_t;
+
+/* Extension: per-queue counters, see memif_get_queue_stats. */
+typedef struct memif_queue_stats {
+	uint64_t packets; /* packets moved (a chain counts once) */
+	uint64_t bytes;   /* payload bytes moved */
+	uint64_t no_buf;  /* packets not started for lack of buffers (tx) */
+} memif_queue_stats_t;
+
+/* Extension: credentials of the peer process (SO_PEERCRED). */
+typedef struct memif_peer_cred {
+	int32_t pid;
+	uint32_t uid;
+	uint32_t gid;
+} memif_peer_cred_t;
+
+/* ---- Versions and errors ---------------------------------------------- */
+
+/* Protocol version spoken: 0x0200. */
+uint16_t memif_get_version(void);
+
+/* Protocol version as a string: "2.0". */
+const char *memif_get_version_str(void);
+
+/*
+ * A readable sentence for an error code; for an unknown code a sentence
+ * that says so. Never NULL. The string is static: do not modify or free it.
+ */
+char *memif_strerror(int err_code);
+
+/* ---- Sockets ------------------------------------------------------------ */
+
+/*
+ * Create a socket object (no fd is opened until an interface needs one).
+ * sock:        out, the new handle.
+ * args:        in, copied; see memif_socket_args_t.
+ * private_ctx: passed to on_control_fd_update.
+ * Returns SUCCESS, INVAL_ARG (NULL or over-long path), NOMEM, SYSCALL.
+ * May call on_control_fd_update (timer fd). Control thread only.
+ */
+int memif_create_socket(memif_socket_handle_t *sock, memif_socket_args_t *args, void *private_ctx);
+
+/*
+ * Free a socket and set *sock to NULL. INVAL_ARG while interfaces use it.
+ * A listener's socket file is removed.
+ */
+int memif_delete_socket(memif_socket_handle_t *sock);
+
+/* The socket an interface belongs to, or NULL. */
+memif_socket_handle_t memif_get_socket_handle(memif_conn_handle_t conn);
+
+/* The socket's path as given ("@name" for abstract), or NULL. */
+const char *memif_get_socket_path(memif_socket_handle_t sock);
+
+/* The listening fd of a master socket, or -1 when it has none. */
+int memif_get_listener_fd(memif_socket_handle_t sock);
+
+/*
+ * Supply an already listening fd (e.g. inherited from a supervisor). The
+ * library owns it from then on. INVAL_ARG if the socket already listens.
+ */
+int memif_set_listener_fd(memif_socket_handle_t sock, int fd);
+
+/* Change how often disconnected slaves of this socket retry (0 = 2 s). */
+int memif_set_connection_request_timer(memif_socket_handle_t sock, struct itimerspec timer);
+
+/*
+ * Extension: set the mode and owner given to the socket file when a master
+ * socket starts listening (a filesystem path only). Pass (uid_t)-1 or
+ * (gid_t)-1 to leave owner or group as created. Call before memif_create.
+ */
+int memif_set_socket_file_perms(memif_socket_handle_t sock, mode_t mode, uid_t uid, gid_t gid);
+
+/* ---- Interfaces --------------------------------------------------------- */
+
+/*
+ * Create an interface.
+ * conn:          out, the new handle.
+ * args:          in, copied; see memif_conn_args_t.
+ * on_connect:    link up; may be NULL.
+ * on_disconnect: link down (only after a link up); may be NULL.
+ * on_interrupt:  packets wait on a receive queue in interrupt mode; may be NULL.
+ * private_ctx:   given back to those callbacks.
+ * A master starts listening (or joins its socket's listener); a slave tries
+ * to connect at once and then on every timer tick until connected.
+ * Returns SUCCESS, INVAL_ARG (bad args, socket role mismatch), ALREADY (a
+ * live process listens on the path), ID (id already used on this socket),
+ * FILE_NOT_SOCK, ACCES, NO_FILE, NOMEM, SYSCALL, CB_FDUPDATE.
+ */
+int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
+		 memif_connection_update_t *on_connect,
+		 memif_connection_update_t *on_disconnect,
+		 memif_on_interrupt_t *on_interrupt, void *private_ctx);
+
+/*
+ * Disconnect (DISCONNECT sent to the peer), release every fd, mapping and
+ * allocation of the interface, and set *conn to NULL. Calls on_disconnect
+ * if the link was up. Must not be called from inside a callback of the
+ * same interface.
+ */
+int memif_delete(memif_conn_handle_t *conn);
+
+/*
+ * Slave: try to connect now. Returns SUCCESS when the handshake started,
+ * CONN if already connected or connecting, INVAL_ARG for a master, or the
+ * connect error (NO_FILE, CONNREFUSED, ...); the timer keeps retrying.
+ */
+int memif_request_connection(memif_conn_handle_t conn);
+
+/*
+ * The app's loop calls this with the private_ctx of a ready fd and the
+ * events it saw (MEMIF_FD_EVENT_*). Runs the callbacks that result.
+ * Returns SUCCESS, or the error of the handling (the interface is
+ * disconnected on protocol errors; the error is informative only).
+ */
+int memif_control_fd_handler(void *ptr, memif_fd_event_type_t events);
+
+/*
+ * With on_control_fd_update NULL: wait up to `timeout` ms (as epoll_wait:
+ * 0 returns at once, -1 waits) for events of this socket and handle them.
+ * Returns SUCCESS, POLL_CANCEL after memif_cancel_poll_event, INVAL_ARG if
+ * the socket uses an app loop, SYSCALL.
+ */
+int memif_poll_event(memif_socket_handle_t sock, int timeout);
+
+/* Make a concurrent or the next memif_poll_event return POLL_CANCEL. Any thread. */
+int memif_cancel_poll_event(memif_socket_handle_t sock);
+
+/* ---- Introspection ------------------------------------------------------ */
+
+/*
+ * Everything about an interface. Strings and arrays are written into
+ * buf/buflen; NOBUF_DET if it is too small.
+ */
+int memif_get_details(memif_conn_handle_t conn, memif_details_t *md, char *buf, ssize_t buflen);
+
+/*
+ * A copy of a ring's indexes and of up to `ndesc` descriptors (rd->descs
+ * must have room for them). NOCONN when the link is down, QID for a bad qid.
+ */
+int memif_get_tx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd,
+			      uint16_t qid, uint16_t ndesc);
+int memif_get_rx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd,
+			      uint16_t qid, uint16_t ndesc);
+
+/* The interrupt eventfd of receive queue `qid`. */
+int memif_get_queue_efd(memif_conn_handle_t conn, uint16_t qid, int *fd);
+
+/*
+ * Interrupt or polling mode for receive queue `qid`. Polling sets the
+ * ring's MASK_INT flag so the peer stops signalling.
+ */
+int memif_set_rx_mode(memif_conn_handle_t conn, memif_rx_mode_t rx_mode, uint16_t qid);
+
+/*
+ * Extension: counters of a queue (is_rx nonzero: receive queue). They
+ * survive reconnects and reset only with memif_delete. Data-path thread safe
+ * for its own queue.
+ */
+int memif_get_queue_stats(memif_conn_handle_t conn, uint16_t qid, uint8_t is_rx,
+			  memif_queue_stats_t *stats);
+
+/* Extension: credentials of the connected peer process. NOCONN when down. */
+int memif_get_peer_credentials(memif_conn_handle_t conn, memif_peer_cred_t *cred);
+
+/* ---- Data path ---------------------------------------------------------- */
+
+/*
+ * Reserve transmit buffers on queue `qid` for up to `count` packets of
+ * `size` bytes each. A packet larger than one buffer takes consecutive
+ * buffers, all but the last flagged MEMIF_BUFFER_FLAG_NEXT; `bufs` needs
+ * room for all of them. *count_out counts buffers; each buffer's len is
+ * preset to the bytes it is to carry (the app may lower it). A packet that
+ * does not fit whole is not started; fewer packets than asked returns
+ * NOBUF_RING. Buffers stay reserved until memif_tx_burst.
+ */
+int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+		       uint16_t count, uint16_t *count_out, uint16_t size);
+
+/*
+ * Slave only (master: INVAL_ARG): place app-owned buffers, whose data lies
+ * in an external region, on transmit queue `qid`. Send them with
+ * memif_tx_burst. *count_out = buffers placed.
+ */
+int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+			uint16_t count, uint16_t *count_out);
+
+/*
+ * Publish `count` filled buffers (as returned by memif_buffer_alloc, in
+ * order, chains included) and signal the peer unless it masked interrupts.
+ * A trailing incomplete chain is not sent. *tx = buffers sent. Reserved
+ * buffers that were not sent are released.
+ */
+int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+		   uint16_t count, uint16_t *tx);
+
+/*
+ * Take up to `count` received buffers from queue `qid` (a chained packet
+ * spans several, flagged NEXT; only whole packets are returned unless one
+ * packet alone exceeds `count`). Clears the queue's pending interrupt in
+ * interrupt mode. NOBUF when nothing was received. Buffers stay valid until
+ * given back with memif_refill_queue.
+ */
+int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+		   uint16_t count, uint16_t *rx);
+
+/*
+ * Give `count` received buffers back to the ring, oldest first. On a slave
+ * they become empty buffers starting `headroom` bytes in. A count larger
+ * than what is held (e.g. (uint16_t)-1 right after connecting) gives back
+ * all that can be.
+ */
+int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint16_t count, uint16_t headroom);
+
+/*
+ * Register app-owned buffer memory for slave-side zero copy. Applies to
+ * interfaces that connect after the call. Any callback may be NULL.
+ */
+void memif_register_external_region(memif_socket_handle_t sock,
+				    memif_add_external_region_t *ar,
+				    memif_get_external_region_addr_t *gr,
+				    memif_del_external_region_t *dr,
+				    memif_get_external_buffer_offset_t *go);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBMEMIF_H */

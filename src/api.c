@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.c - public entry points of the control plane: argument checks,
+ * handle lookup, and the one mapping of internal errors to MEMIF_ERR_*.
+ * The data-path calls live in queue.c beside the code they run.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "os.h"
+#include "private.h"
+
+void *memif__alloc(struct memif__socket *s, size_t size)
+{
+	return s && s->alloc ? s->alloc(size) : malloc(size);
+}
+
+void *memif__realloc(struct memif__socket *s, void *p, size_t size)
+{
+	return s && s->realloc ? s->realloc(p, size) : realloc(p, size);
+}
+
+void memif__free(struct memif__socket *s, void *p)
+{
+	if (!p)
+		return;
+	if (s && s->free)
+		s->free(p);
+	else
+		free(p);
+}
+
+static struct memif__socket *sock_of(memif_socket_handle_t h)
+{
+	struct memif__socket *s = h;
+
+	return s && s->magic == MEMIF__MAGIC_SOCK ? s : NULL;
+}
+
+static struct memif__conn *conn_of(memif_conn_handle_t h)
+{
+	struct memif__conn *c = h;
+
+	return c && c->magic == MEMIF__MAGIC_CONN && !c->delete_pending ? c : NULL;
+}
+
+MEMIF_EXPORT uint16_t memif_get_version(void)
+{
+	return MEMIF_VERSION;
+}
+
+MEMIF_EXPORT const char *memif_get_version_str(void)
+{
+	return "2.0";
+}
+
+static int arm_timer(struct memif__socket *s)
+{
+	struct itimerspec its = s->timer;
+
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec && !its.it_interval.tv_sec &&
+	    !its.it_interval.tv_nsec) {
+		/* Ours retries by default; see memif_socket_args_t. */
+		its.it_value.tv_sec = 2;
+		its.it_interval.tv_sec = 2;
+	}
+	if (!its.it_interval.tv_sec && !its.it_interval.tv_nsec)
+		its.it_interval = its.it_value;
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value = its.it_interval;
+	return memif__os_timerfd_set(s->timer_fdh.fd, &its);
+}
+
+static void sock_free(struct memif__socket *s)
+{
+	uint16_t i;
+
+	for (i = 0; i < s->chans_num; i++) {
+		if (s->chans[i]->in_use)
+			memif__chan_put(s, s->chans[i]);
+		memif__free(s, s->chans[i]);
+	}
+	memif__free(s, s->chans);
+	memif__free(s, s->conns);
+	memif__sock_stop_listen(s);
+	memif__fd_del(s, &s->timer_fdh);
+	memif__events_fini(s);
+	s->magic = 0;
+	memif__free(s, s);
+}
+
+static int sock_new(struct memif__socket **out, const memif_socket_args_t *args, void *ctx)
+{
+	struct memif__socket *s;
+	size_t plen = strnlen(args->path, sizeof(args->path));
+	int fd, err;
+
+	if (plen == sizeof(args->path) || (args->path[0] == '@' && plen < 2))
+		return MEMIF__E(MEMIF_ERR_INVAL_ARG);
+	/* All three allocator hooks or none: a partial set would mix heaps. */
+	if ((args->alloc || args->realloc || args->free) &&
+	    !(args->alloc && args->realloc && args->free))
+		return MEMIF__E(MEMIF_ERR_INVAL_ARG);
+	s = args->alloc ? args->alloc(sizeof(*s)) : malloc(sizeof(*s));
+	if (!s)
+		return MEMIF__E(MEMIF_ERR_NOMEM);
+	memset(s, 0, sizeof(*s));
+	s->magic = MEMIF__MAGIC_SOCK;
+	s->alloc = args->alloc;
+	s->realloc = args->realloc;
+	s->free = args->free;
+	memcpy(s->path, plen ? args->path : MEMIF_DEFAULT_SOCKET_PATH,
+	       plen ? plen : strlen(MEMIF_DEFAULT_SOCKET_PATH));
+	memif__msg_get_name(s->app_name, (const uint8_t *)args->app_name, sizeof(args->app_name));
+	if (!s->app_name[0])
+		strcpy(s->app_name, MEMIF_DEFAULT_APP_NAME);
+	s->timer = args->connection_request_timer;
+	s->fd_update = args->on_control_fd_update;
+	s->private_ctx = ctx;
+	s->epoll_fd = -1;
+	memif__fdh_init(&s->listener, s, MEMIF__FD_LISTENER, s, 0);
+	memif__fdh_init(&s->timer_fdh, s, MEMIF__FD_TIMER, s, 0);
+	memif__fdh_init(&s->cancel_fdh, s, MEMIF__FD_CANCEL, s, 0);
+
+	err = memif__events_init(s);
+	if (err)
+		goto err_free;
+	fd = memif__os_timerfd();
+	if (fd < 0) {
+		err = fd;
+		goto err_free;
+	}
+	err = memif__fd_add(s, &s->timer_fdh, fd);
+	if (err)
+		goto err_free;
+	err = arm_timer(s);
+	if (err)
+		goto err_free;
+	*out = s;
+	return 0;
+
+err_free:
+	sock_free(s);
+	return err;
+}
+
+MEMIF_EXPORT int memif_create_socket(memif_socket_handle_t *sock, memif_socket_args_t *args,
+				     void *private_ctx)
+{
+	struct memif__socket *s = NULL;
+	int err;
+
+	if (!sock || !args)
+		return MEMIF_ERR_INVAL_ARG;
+	err = sock_new(&s, args, private_ctx);
+	if (err)
+		return memif__err_public(err);
+	*sock = s;
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_delete_socket(memif_socket_handle_t *sock)
+{
+	struct memif__socket *s;
+
+	if (!sock || !(s = sock_of(*sock)))
+		return MEMIF_ERR_INVAL_ARG;
+	if (s->conns_num > 0)
+		return MEMIF_ERR_INVAL_ARG;
+	sock_free(s);
+	*sock = NULL;
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT memif_socket_handle_t memif_get_socket_handle(memif_conn_handle_t conn)
+{
+	struct memif__conn *c = conn_of(conn);
+
+	return c ? c->sock : NULL;
+}
+
+MEMIF_EXPORT const char *memif_get_socket_path(memif_socket_handle_t sock)
+{
+	struct memif__socket *s = sock_of(sock);
+
+	return s ? s->path : NULL;
+}
+
+MEMIF_EXPORT int memif_get_listener_fd(memif_socket_handle_t sock)
+{
+	struct memif__socket *s = sock_of(sock);
+
+	return s ? s->listener.fd : -1;
+}
+
+MEMIF_EXPORT int memif_set_listener_fd(memif_socket_handle_t sock, int fd)
+{
+	struct memif__socket *s = sock_of(sock);
+	int err;
+
+	if (!s || fd < 0 || s->listener.fd >= 0 || s->role == MEMIF__ROLE_SLAVE)
+		return MEMIF_ERR_INVAL_ARG;
+	err = memif__os_set_nonblock(fd);
+	if (!err)
+		err = memif__fd_add(s, &s->listener, fd);
+	if (err)
+		return memif__err_public(err);
+	s->listener_external = true;
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_set_connection_request_timer(memif_socket_handle_t sock,
+						    struct itimerspec timer)
+{
+	struct memif__socket *s = sock_of(sock);
+
+	if (!s)
+		return MEMIF_ERR_INVAL_ARG;
+	s->timer = timer;
+	return memif__err_public(arm_timer(s));
+}
+
+MEMIF_EXPORT int memif_set_socket_file_perms(memif_socket_handle_t sock, mode_t mode, uid_t uid,
+					     gid_t gid)
+{
+	struct memif__socket *s = sock_of(sock);
+
+	if (!s || (mode & ~(mode_t)07777))
+		return MEMIF_ERR_INVAL_ARG;
+	s->perms_set = true;
+	s->file_mode = mode;
+	s->file_uid = uid;
+	s->file_gid = gid;
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT void memif_register_external_region(memif_socket_handle_t sock,
+						 memif_add_external_region_t *ar,
+						 memif_get_external_region_addr_t *gr,
+						 memif_del_external_region_t *dr,
+						 memif_get_external_buffer_offset_t *go)
+{
+	struct memif__socket *s = sock_of(sock);
+
+	if (!s)
+		return;
+	s->ext_add = ar;
+	s->ext_get = gr;
+	s->ext_del = dr;
+	s->ext_offset = go;
+}
+
+/* The socket used when memif_conn_args_t.socket is NULL. */
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct memif__socket *default_sock;
+
+static int get_default_socket(struct memif__socket **out)
+{
+	memif_socket_args_t args;
+	int err = 0;
+
+	pthread_mutex_lock(&default_lock);
+	if (!default_sock) {
+		memset(&args, 0, sizeof(args));
+		err = sock_new(&default_sock, &args, NULL);
+		if (!err)
+			default_sock->is_default = true;
+	}
+	*out = default_sock;
+	pthread_mutex_unlock(&default_lock);
+	return err;
+}
+
+static void put_default_socket(struct memif__socket *s)
+{
+	if (!s->is_default)
+		return;
+	pthread_mutex_lock(&default_lock);
+	if (s->conns_num == 0 && default_sock == s) {
+		sock_free(s);
+		default_sock = NULL;
+	}
+	pthread_mutex_unlock(&default_lock);
+}
+
+static int check_conn_args(const memif_conn_args_t *a)
+{
+	if (a->log2_ring_size > MEMIF__MAX_LOG2_RING)
+		return MEMIF__E(MEMIF_ERR_MAX_RING);
+	if ((unsigned)a->mode > MEMIF_INTERFACE_MODE_PUNT_INJECT)
+		return MEMIF__E(MEMIF_ERR_INVAL_ARG);
+	return 0;
+}
+
+MEMIF_EXPORT int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
+			      memif_connection_update_t *on_connect,
+			      memif_connection_update_t *on_disconnect,
+			      memif_on_interrupt_t *on_interrupt, void *private_ctx)
+{
+	struct memif__socket *s;
+	struct memif__conn *c;
+	uint16_t i;
+	int err;
+
+	if (!conn || !args)
+		return MEMIF_ERR_INVAL_ARG;
+	err = check_conn_args(args);
+	if (err)
+		return memif__err_public(err);
+	if (args->socket) {
+		s = sock_of(args->socket);
+		if (!s)
+			return MEMIF_ERR_INVAL_ARG;
+	} else {
+		err = get_default_socket(&s);
+		if (err)
+			return memif__err_public(err);
+	}
+	c = memif__alloc(s, sizeof(*c));
+	if (!c) {
+		err = MEMIF__E(MEMIF_ERR_NOMEM);
+		goto err_sock;
+	}
+	memset(c, 0, sizeof(*c));
+	c->magic = MEMIF__MAGIC_CONN;
+	c->sock = s;
+	c->args = *args;
+	c->args.socket = s;
+	if (!c->args.num_s2m_rings)
+		c->args.num_s2m_rings = 1;
+	if (!c->args.num_m2s_rings)
+		c->args.num_m2s_rings = 1;
+	if (!c->args.buffer_size)
+		c->args.buffer_size = MEMIF__DEFAULT_BUFFER_SIZE;
+	if (!c->args.log2_ring_size)
+		c->args.log2_ring_size = MEMIF__DEFAULT_LOG2_RING;
+	c->args.is_master = args->is_master ? 1 : 0;
+	memif__msg_get_name(c->if_name, args->interface_name, sizeof(args->interface_name));
+	c->on_connect = on_connect;
+	c->on_disconnect = on_disconnect;
+	c->on_interrupt = on_interrupt;
+	c->private_ctx = private_ctx;
+	c->irq_fdh = memif__alloc(s, sizeof(*c->irq_fdh) * MEMIF__MAX_QUEUES);
+	c->rx_stats = memif__alloc(s, sizeof(*c->rx_stats) * MEMIF__MAX_QUEUES);
+	c->tx_stats = memif__alloc(s, sizeof(*c->tx_stats) * MEMIF__MAX_QUEUES);
+	if (!c->irq_fdh || !c->rx_stats || !c->tx_stats) {
+		err = MEMIF__E(MEMIF_ERR_NOMEM);
+		goto err_free;
+	}
+	memset(c->rx_stats, 0, sizeof(*c->rx_stats) * MEMIF__MAX_QUEUES);
+	memset(c->tx_stats, 0, sizeof(*c->tx_stats) * MEMIF__MAX_QUEUES);
+	for (i = 0; i < MEMIF__MAX_QUEUES; i++)
+		memif__fdh_init(&c->irq_fdh[i], s, MEMIF__FD_IRQ, c, i);
+
+	err = memif__sock_attach(s, c);
+	if (err)
+		goto err_free;
+	if (!c->args.is_master)
+		(void)memif__conn_connect(c); /* failures are retried on the timer */
+	*conn = c;
+	return MEMIF_ERR_SUCCESS;
+
+err_free:
+	memif__free(s, c->irq_fdh);
+	memif__free(s, c->rx_stats);
+	memif__free(s, c->tx_stats);
+	memif__free(s, c);
+err_sock:
+	put_default_socket(s);
+	return memif__err_public(err);
+}
+
+MEMIF_EXPORT int memif_delete(memif_conn_handle_t *conn)
+{
+	struct memif__conn *c;
+	struct memif__socket *s;
+
+	if (!conn)
+		return MEMIF_ERR_INVAL_ARG;
+	if (*conn && ((struct memif__conn *)*conn)->magic == MEMIF__MAGIC_CONN &&
+	    ((struct memif__conn *)*conn)->delete_pending) {
+		*conn = NULL;
+		return MEMIF_ERR_SUCCESS;
+	}
+	c = conn_of(*conn);
+	if (!c)
+		return MEMIF_ERR_INVAL_ARG;
+	*conn = NULL;
+	if (c->cb_depth > 0) {
+		/* Inside one of its own callbacks: freed when the handler unwinds. */
+		c->delete_pending = true;
+		memif__write_once(&c->link_up, false);
+		return MEMIF_ERR_SUCCESS;
+	}
+	s = c->sock;
+	c->delete_pending = true;
+	memif__conn_free(c);
+	put_default_socket(s);
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_request_connection(memif_conn_handle_t conn)
+{
+	struct memif__conn *c = conn_of(conn);
+
+	if (!c || c->args.is_master)
+		return MEMIF_ERR_INVAL_ARG;
+	return memif__err_public(memif__conn_connect(c));
+}
+
+MEMIF_EXPORT int memif_control_fd_handler(void *ptr, memif_fd_event_type_t events)
+{
+	return memif__err_public(memif__dispatch(ptr, (uint32_t)events));
+}
+
+MEMIF_EXPORT int memif_poll_event(memif_socket_handle_t sock, int timeout)
+{
+	struct memif__socket *s = sock_of(sock);
+
+	if (!s || s->fd_update)
+		return MEMIF_ERR_INVAL_ARG;
+	return memif__err_public(memif__poll(s, timeout));
+}
+
+MEMIF_EXPORT int memif_cancel_poll_event(memif_socket_handle_t sock)
+{
+	struct memif__socket *s = sock_of(sock);
+
+	if (!s || s->fd_update || s->cancel_fdh.fd < 0)
+		return MEMIF_ERR_INVAL_ARG;
+	memif__irq_kick(s->cancel_fdh.fd);
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_get_queue_efd(memif_conn_handle_t conn, uint16_t qid, int *fd)
+{
+	struct memif__conn *c = conn_of(conn);
+
+	if (!c || !fd)
+		return MEMIF_ERR_INVAL_ARG;
+	*fd = -1;
+	if (!c->link_up)
+		return MEMIF_ERR_NOCONN;
+	if (qid >= c->rxq_num)
+		return MEMIF_ERR_QID;
+	*fd = c->rxq[qid].int_fd;
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_set_rx_mode(memif_conn_handle_t conn, memif_rx_mode_t rx_mode, uint16_t qid)
+{
+	struct memif__conn *c = conn_of(conn);
+
+	if (!c || (rx_mode != MEMIF_RX_MODE_INTERRUPT && rx_mode != MEMIF_RX_MODE_POLLING))
+		return MEMIF_ERR_INVAL_ARG;
+	if (!c->link_up)
+		return MEMIF_ERR_NOCONN;
+	if (qid >= c->rxq_num)
+		return MEMIF_ERR_QID;
+	c->rx_polling[qid] = rx_mode == MEMIF_RX_MODE_POLLING;
+	return memif__err_public(memif__queue_set_polling(&c->rxq[qid], c->rx_polling[qid]));
+}
+
+MEMIF_EXPORT int memif_get_queue_stats(memif_conn_handle_t conn, uint16_t qid, uint8_t is_rx,
+				       memif_queue_stats_t *stats)
+{
+	struct memif__conn *c = conn_of(conn);
+
+	if (!c || !stats)
+		return MEMIF_ERR_INVAL_ARG;
+	if (qid >= MEMIF__MAX_QUEUES)
+		return MEMIF_ERR_QID;
+	*stats = is_rx ? c->rx_stats[qid].st : c->tx_stats[qid].st;
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_get_peer_credentials(memif_conn_handle_t conn, memif_peer_cred_t *cred)
+{
+	struct memif__conn *c = conn_of(conn);
+
+	if (!c || !cred)
+		return MEMIF_ERR_INVAL_ARG;
+	if (!c->link_up)
+		return MEMIF_ERR_NOCONN;
+	*cred = c->peer;
+	return MEMIF_ERR_SUCCESS;
+}
+
+static int ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd, uint16_t qid,
+			uint16_t ndesc, bool rx)
+{
+	struct memif__conn *c = conn_of(conn);
+	struct memif__queue *q;
+	uint16_t i, n;
+
+	if (!c || !rd)
+		return MEMIF_ERR_INVAL_ARG;
+	if (!c->link_up)
+		return MEMIF_ERR_NOCONN;
+	if (qid >= (rx ? c->rxq_num : c->txq_num))
+		return MEMIF_ERR_QID;
+	q = rx ? &c->rxq[qid] : &c->txq[qid];
+	rd->head = memif__load_acquire(&q->ring->head);
+	rd->tail = memif__load_acquire(&q->ring->tail);
+	rd->flags = memif__read_once(&q->ring->flags);
+	rd->offset = q->ring;
+	n = (uint16_t)MEMIF_MIN((uint32_t)ndesc, q->ring_size);
+	for (i = 0; i < n; i++) {
+		memif_desc_t d = q->ring->desc[i];
+
+		rd->descs[i].flags = d.flags;
+		rd->descs[i].region = d.region;
+		rd->descs[i].length = d.length;
+		rd->descs[i].offset = d.offset;
+		rd->descs[i].metadata = d.metadata;
+	}
+	rd->ndesc = n;
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_get_tx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd,
+					   uint16_t qid, uint16_t ndesc)
+{
+	return ring_details(conn, rd, qid, ndesc, false);
+}
+
+MEMIF_EXPORT int memif_get_rx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd,
+					   uint16_t qid, uint16_t ndesc)
+{
+	return ring_details(conn, rd, qid, ndesc, true);
+}

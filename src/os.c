@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/* os.c - fd hygiene in one place: see os.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "os.h"
+
+void memif__os_close(int *fd)
+{
+	/* Never retried on EINTR: the fd is gone either way on Linux. */
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int seqpacket(void)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int memif__os_listen(const struct sockaddr_un *sa, socklen_t len, int backlog)
+{
+	int fd = seqpacket();
+	int err;
+
+	if (fd < 0)
+		return fd;
+	if (bind(fd, (const struct sockaddr *)sa, len) < 0 || listen(fd, backlog) < 0) {
+		err = -errno;
+		memif__os_close(&fd);
+		return err;
+	}
+	return fd;
+}
+
+int memif__os_connect(const struct sockaddr_un *sa, socklen_t len)
+{
+	int fd = seqpacket();
+	int err;
+
+	if (fd < 0)
+		return fd;
+	/* Unix sockets connect at once or fail; EAGAIN means a full backlog. */
+	while (connect(fd, (const struct sockaddr *)sa, len) < 0) {
+		if (errno == EINTR)
+			continue;
+		err = -errno;
+		memif__os_close(&fd);
+		return err;
+	}
+	return fd;
+}
+
+int memif__os_accept(int listen_fd)
+{
+	int fd;
+
+	do
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : fd;
+}
+
+/* 1: a socket, 0: no such file, negative: something else is there. */
+int memif__os_is_socket(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return S_ISSOCK(st.st_mode) ? 1 : -ENOTSOCK;
+}
+
+int memif__os_send(int fd, const void *buf, size_t len, int fd_to_send)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	if (fd_to_send >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd_to_send, sizeof(int));
+	}
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EMSGSIZE;
+}
+
+/*
+ * Receive one datagram and the fds that came with it. On any error every
+ * received fd is closed; on success the caller owns *nfds fds. Returns the
+ * datagram size, -ECONNRESET on orderly shutdown, -EMSGSIZE on truncation
+ * (data or fds beyond max_fds), or -errno.
+ */
+int memif__os_recv(int fd, void *buf, size_t len, int *fds, int max_fds, int *nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+	int got = 0, err = 0;
+	ssize_t n;
+
+	*nfds = 0;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+
+	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg)) {
+		size_t cnt, i;
+
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) {
+			err = -EBADMSG;
+			continue;
+		}
+		cnt = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < cnt; i++) {
+			int rfd;
+
+			memcpy(&rfd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+			if (got < max_fds) {
+				fds[got++] = rfd;
+			} else {
+				close(rfd);
+				err = -EMSGSIZE;
+			}
+		}
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		err = -EMSGSIZE;
+	if (!err && n == 0 && got == 0)
+		err = -ECONNRESET;
+	if (err) {
+		while (got > 0)
+			memif__os_close(&fds[--got]);
+		return err;
+	}
+	*nfds = got;
+	return (int)n;
+}
+
+int memif__os_peercred(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return -errno;
+	*pid = uc.pid;
+	*uid = uc.uid;
+	*gid = uc.gid;
+	return 0;
+}
+
+int memif__os_memfd(const char *name, uint64_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		err = -errno;
+		memif__os_close(&fd);
+		return err;
+	}
+	/* The peer maps it: a shrink would turn its accesses into SIGBUS. */
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL);
+	return fd;
+}
+
+int memif__os_fd_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < 0)
+		return -EINVAL;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+int memif__os_mmap(int fd, uint64_t size, void **addr)
+{
+	void *p;
+
+	if (size == 0 || size > (uint64_t)SIZE_MAX)
+		return -EINVAL;
+	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	*addr = p;
+	return 0;
+}
+
+void memif__os_munmap(void **addr, uint64_t size)
+{
+	if (*addr)
+		munmap(*addr, (size_t)size);
+	*addr = NULL;
+}
+
+int memif__os_eventfd(void)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int memif__os_timerfd(void)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int memif__os_timerfd_set(int fd, const struct itimerspec *its)
+{
+	return timerfd_settime(fd, 0, its, NULL) < 0 ? -errno : 0;
+}
+
+int memif__os_epoll(void)
+{
+	int fd = epoll_create1(EPOLL_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int memif__os_set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+uint64_t memif__os_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* private.h - internal structs shared by the library's modules. */
+#ifndef MEMIF_PRIVATE_H
+#define MEMIF_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "libmemif.h"
+#include "compiler.h"
+#include "atomic.h"
+#include "log.h"
+
+/*
+ * Internal errors are negative: -errno from syscalls, or MEMIF__E(code)
+ * for memif's own conditions. memif__err_public() maps both, once, at the
+ * API boundary.
+ */
+#define MEMIF__EBASE 4096
+#define MEMIF__E(code) (-(MEMIF__EBASE + (code)))
+int memif__err_public(int err);
+
+#define MEMIF__MAGIC_SOCK 0x6d736f63u
+#define MEMIF__MAGIC_CONN 0x6d636f6eu
+#define MEMIF__MAGIC_FDH 0x6d666468u
+
+#define MEMIF__MAX_QUEUES 256
+#define MEMIF__DEFAULT_BUFFER_SIZE 2048
+#define MEMIF__DEFAULT_LOG2_RING 10
+#define MEMIF__HANDSHAKE_TIMEOUT_MS 5000
+#define MEMIF__MAX_PENDING 64 /* unidentified control channels per listener */
+/* Buffer regions are split so no region nears the 4 GiB a u32 offset reaches. */
+#define MEMIF__MAX_BUFFER_REGION (1ull << 30)
+
+struct memif__socket;
+struct memif__conn;
+
+enum memif__fd_kind {
+	MEMIF__FD_LISTENER = 1,
+	MEMIF__FD_CHAN,
+	MEMIF__FD_TIMER,
+	MEMIF__FD_IRQ,
+	MEMIF__FD_CANCEL,
+};
+
+/*
+ * The token handed to the app with each fd (fde.private_ctx). Tokens live
+ * as long as their owner (socket or interface) and ignore events while
+ * their fd is -1, so a stale event for an fd closed earlier in the same
+ * epoll batch is harmless.
+ */
+struct memif__fdh {
+	uint32_t magic;
+	uint8_t kind;
+	uint16_t qid;
+	int fd;
+	struct memif__socket *sock;
+	void *obj; /* struct memif__chan or struct memif__conn */
+};
+
+/* A control channel: one connected Unix socket. */
+struct memif__chan {
+	struct memif__fdh fdh;
+	struct memif__conn *conn; /* NULL while a master waits for INIT */
+	uint64_t deadline_ms;     /* handshake must end by then */
+	bool in_use;
+};
+
+struct memif__region {
+	void *addr;
+	uint64_t size;
+	int fd;
+	bool is_external; /* memory owned by the app's callbacks */
+};
+
+/* What we know of a ring slot's buffer, from our side (never re-read). */
+struct memif__slot {
+	uint32_t offset;
+	uint32_t cap;
+	uint16_t region;
+};
+
+/* One ring as announced by ADD_RING (master side, before CONNECT). */
+struct memif__ring_info {
+	uint16_t region;
+	uint32_t offset;
+	uint8_t log2;
+	int fd;
+};
+
+/*
+ * A queue: our view of one ring. The hot fields come first. `pub` is the
+ * index we write (slave: head, master: tail), kept privately and only ever
+ * stored to the ring; `next` is the next slot to hand to the app.
+ */
+struct memif__queue {
+	memif_ring_t *ring;
+	struct memif__slot *slots;
+	struct memif__region *regions;
+	uint32_t ring_size;
+	uint16_t mask;
+	uint16_t pub;
+	uint16_t next;
+	uint16_t regions_num;
+	uint16_t buffer_size;
+	uint8_t log2;
+	bool is_master;
+	bool is_rx;
+	bool polling;
+	const char *fault; /* set once a peer violation is seen (sticky) */
+	int int_fd;
+	uint16_t qid;
+	uint16_t ring_region;
+	uint32_t ring_offset;
+	uint16_t buf_region; /* slave: default buffers of this ring */
+	uint32_t buf_base;
+	memif_queue_stats_t *stats;
+	struct memif__conn *conn;
+	char pad[64]; /* keeps neighbouring queues' hot fields off one cache line */
+};
+
+/* Per-queue counters, one cache line each: queues run on different threads. */
+struct memif__stats {
+	memif_queue_stats_t st;
+	char pad[64 - sizeof(memif_queue_stats_t)];
+};
+
+enum memif__state {
+	MEMIF__ST_IDLE = 0,      /* no control channel */
+	MEMIF__ST_WAIT_HELLO,    /* slave */
+	MEMIF__ST_WAIT_INIT_ACK, /* slave */
+	MEMIF__ST_WAIT_REGION_ACK,
+	MEMIF__ST_WAIT_RING_ACK,
+	MEMIF__ST_WAIT_CONNECTED,
+	MEMIF__ST_WAIT_SETUP,    /* master: regions, rings, CONNECT */
+	MEMIF__ST_CONNECTED,
+};
+
+struct memif__conn {
+	uint32_t magic;
+	struct memif__socket *sock;
+	memif_conn_args_t args; /* defaults resolved */
+	char if_name[MEMIF_NAME_LEN + 1];
+	memif_connection_update_t *on_connect;
+	memif_connection_update_t *on_disconnect;
+	memif_on_interrupt_t *on_interrupt;
+	void *private_ctx;
+
+	enum memif__state state;
+	struct memif__chan *chan;
+	bool link_up;
+
+	/* negotiated run parameters */
+	uint8_t num_s2m, num_m2s;
+	uint8_t log2_ring;
+	uint16_t buffer_size;
+	uint16_t max_region; /* from the master's HELLO (slave) */
+
+	struct memif__region *regions;
+	uint16_t regions_num;
+	struct memif__ring_info *s2m_info, *m2s_info; /* master handshake */
+	uint16_t s2m_seen, m2s_seen;
+	uint16_t setup_step; /* slave: next region, then ring, to announce */
+
+	struct memif__queue *txq, *rxq;
+	uint16_t txq_num, rxq_num;
+	struct memif__fdh *irq_fdh; /* MEMIF__MAX_QUEUES, one per rx queue */
+	struct memif__stats *rx_stats, *tx_stats; /* MEMIF__MAX_QUEUES each */
+	bool rx_polling[MEMIF__MAX_QUEUES]; /* survives reconnects */
+
+	char remote_name[MEMIF_NAME_LEN + 1];
+	char remote_if_name[MEMIF_NAME_LEN + 1];
+	char error[MEMIF_DISCONNECT_STRING_LEN + 1]; /* sticky reason */
+	bool err_latched; /* error[] holds this attempt's first error */
+	memif_peer_cred_t peer;
+	int cb_depth;
+	bool delete_pending;
+};
+
+enum memif__role {
+	MEMIF__ROLE_NONE = 0,
+	MEMIF__ROLE_MASTER,
+	MEMIF__ROLE_SLAVE,
+};
+
+struct memif__socket {
+	uint32_t magic;
+	char path[108];
+	char app_name[MEMIF_NAME_LEN + 1];
+	struct itimerspec timer;
+	memif_control_fd_update_t *fd_update; /* NULL: own epoll */
+	void *private_ctx;
+	memif_alloc_t *alloc;
+	memif_realloc_t *realloc;
+	memif_free_t *free;
+
+	enum memif__role role;
+	struct memif__fdh listener;
+	struct memif__fdh timer_fdh;
+	struct memif__fdh cancel_fdh;
+	int epoll_fd;
+	bool listener_external; /* set with memif_set_listener_fd */
+	bool unlink_on_close;
+
+	struct memif__conn **conns;
+	uint16_t conns_num, conns_cap;
+	struct memif__chan **chans;
+	uint16_t chans_num;
+
+	memif_add_external_region_t *ext_add;
+	memif_get_external_region_addr_t *ext_get;
+	memif_del_external_region_t *ext_del;
+	memif_get_external_buffer_offset_t *ext_offset;
+
+	bool perms_set;
+	mode_t file_mode;
+	uid_t file_uid;
+	gid_t file_gid;
+	bool is_default;
+};
+
+/* allocation through the socket's allocator */
+void *memif__alloc(struct memif__socket *s, size_t size);
+void *memif__realloc(struct memif__socket *s, void *p, size_t size);
+void memif__free(struct memif__socket *s, void *p);
+
+/* events.c */
+void memif__fdh_init(struct memif__fdh *h, struct memif__socket *s, uint8_t kind, void *obj,
+		     uint16_t qid);
+int memif__fd_add(struct memif__socket *s, struct memif__fdh *h, int fd);
+void memif__fd_del(struct memif__socket *s, struct memif__fdh *h);
+int memif__dispatch(struct memif__fdh *h, uint32_t events);
+int memif__events_init(struct memif__socket *s);
+void memif__events_fini(struct memif__socket *s);
+int memif__poll(struct memif__socket *s, int timeout);
+
+/* socket.c */
+int memif__sock_addr(const char *path, struct sockaddr_un *sa, socklen_t *len);
+int memif__sock_listen(struct memif__socket *s);
+void memif__sock_stop_listen(struct memif__socket *s);
+int memif__sock_on_listener(struct memif__socket *s);
+void memif__sock_on_timer(struct memif__socket *s);
+int memif__sock_attach(struct memif__socket *s, struct memif__conn *c);
+void memif__sock_detach(struct memif__socket *s, struct memif__conn *c);
+struct memif__chan *memif__chan_get(struct memif__socket *s, int fd);
+void memif__chan_put(struct memif__socket *s, struct memif__chan *ch);
+struct memif__conn *memif__sock_find(struct memif__socket *s, uint32_t id);
+
+/* conn.c */
+int memif__conn_connect(struct memif__conn *c);
+void memif__conn_accepted(struct memif__socket *s, struct memif__chan *ch);
+int memif__conn_on_chan(struct memif__chan *ch, uint32_t events);
+void memif__conn_disconnect(struct memif__conn *c, int err, const char *reason, bool tell_peer);
+void memif__conn_set_error(struct memif__conn *c, const char *fmt, ...) MEMIF_PRINTF(2, 3);
+void memif__conn_check_faults(struct memif__conn *c);
+void memif__conn_free(struct memif__conn *c);
+
+/* region.c */
+int memif__region_slave_setup(struct memif__conn *c);
+int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t size, int *fd);
+int memif__region_check_ring(struct memif__conn *c, const struct memif__ring_info *ri);
+void memif__region_release(struct memif__conn *c);
+int memif__region_bounds_ok(const struct memif__region *r, uint64_t offset, uint64_t len);
+
+/* queue.c */
+int memif__queues_master_setup(struct memif__conn *c);
+int memif__queues_slave_setup(struct memif__conn *c);
+void memif__queues_release(struct memif__conn *c);
+int memif__queue_set_polling(struct memif__queue *q, bool polling);
+
+/* irq.c */
+void memif__irq_kick(int fd);
+void memif__irq_drain(int fd);
+
+#endif

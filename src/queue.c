@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * queue.c - the data path: buffer alloc, tx/rx bursts, refill, plus queue
+ * setup and teardown.
+ *
+ * Hot-path rules: no syscall but the interrupt kick (and the eventfd drain
+ * of an rx queue in interrupt mode), no allocation, no lock. Everything
+ * read from shared memory is copied to a local, validated, then used; a
+ * violation marks the queue faulted (sticky) and the control thread
+ * disconnects with that reason at its next tick.
+ *
+ * Ownership (protocol 2.0): the slave writes head of every ring, the master
+ * writes tail. `pub` is our private copy of the index we write.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "os.h"
+#include "private.h"
+
+static inline int fault(struct memif__queue *q, const char *why)
+{
+	if (!memif__read_once(&q->fault)) {
+		memif__write_once(&q->fault, why);
+		LOG_ERR("queue %u: %s", q->qid, why);
+	}
+	return MEMIF_ERR_DISCONNECTED;
+}
+
+static inline void *region_ptr(const struct memif__queue *q, uint16_t region, uint32_t offset)
+{
+	return (uint8_t *)q->regions[region].addr + offset;
+}
+
+/* A descriptor written by the peer: does it name memory we know? */
+static inline bool desc_ok(const struct memif__queue *q, const memif_desc_t *d)
+{
+	return d->region < q->regions_num &&
+	       memif__region_bounds_ok(&q->regions[d->region], d->offset, d->length);
+}
+
+static inline int get_queue(memif_conn_handle_t h, uint16_t qid, bool rx,
+			    struct memif__queue **qp)
+{
+	struct memif__conn *c = h;
+	struct memif__queue *q;
+
+	if (unlikely(!c || c->magic != MEMIF__MAGIC_CONN))
+		return MEMIF_ERR_INVAL_ARG;
+	/* Pairs with the store-release in link_up: queue setup is visible. */
+	if (unlikely(!memif__load_acquire(&c->link_up)))
+		return MEMIF_ERR_NOCONN;
+	if (unlikely(qid >= (rx ? c->rxq_num : c->txq_num)))
+		return MEMIF_ERR_QID;
+	q = rx ? &c->rxq[qid] : &c->txq[qid];
+	if (unlikely(memif__read_once(&q->fault)))
+		return MEMIF_ERR_DISCONNECTED;
+	*qp = q;
+	return MEMIF_ERR_SUCCESS;
+}
+
+/* Free slots for a slave transmitting on an S2M ring, or -1 on a bad tail. */
+static inline int slave_tx_room(struct memif__queue *q)
+{
+	/* Pairs with the master's store-release of tail in its refill. */
+	uint16_t tail = memif__load_acquire(&q->ring->tail);
+	uint16_t used = (uint16_t)(q->next - tail);
+
+	if (unlikely((uint16_t)(q->pub - tail) > q->ring_size || used > q->ring_size))
+		return -1;
+	return (int)(q->ring_size - used);
+}
+
+static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
+		       uint16_t *count_out, uint16_t size, uint16_t *pkts)
+{
+	uint32_t bsize = q->buffer_size;
+	uint32_t need = size ? (size + bsize - 1) / bsize : 1;
+	int room = slave_tx_room(q);
+	uint16_t n = 0, p;
+
+	if (unlikely(room < 0))
+		return fault(q, "peer moved tail beyond head");
+	for (p = 0; p < count && need <= (uint32_t)room; p++) {
+		uint32_t left = size, k;
+
+		for (k = 0; k < need; k++) {
+			uint16_t slot = q->next & q->mask;
+			struct memif__slot *s = &q->slots[slot];
+			memif_buffer_t *b = &bufs[n++];
+
+			s->region = q->buf_region;
+			s->offset = q->buf_base + (uint32_t)slot * bsize;
+			s->cap = bsize;
+			b->desc_index = slot;
+			b->ring = q->ring;
+			b->data = region_ptr(q, s->region, s->offset);
+			b->len = MEMIF_MIN(left, bsize);
+			b->flags = k + 1 < need ? MEMIF_BUFFER_FLAG_NEXT : 0;
+			left -= b->len;
+			q->next++;
+		}
+		room -= (int)need;
+	}
+	*count_out = n;
+	*pkts = p;
+	return 0;
+}
+
+static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
+			uint16_t *count_out, uint16_t size, uint16_t *pkts)
+{
+	/* Pairs with the slave's store-release of head in its refill. */
+	uint16_t head = memif__load_acquire(&q->ring->head);
+	uint16_t avail = (uint16_t)(head - q->next);
+	uint16_t n = 0, p;
+
+	if (unlikely((uint16_t)(head - q->pub) > q->ring_size || avail > q->ring_size))
+		return fault(q, "peer moved head beyond the ring");
+	for (p = 0; p < count; p++) {
+		uint16_t start_n = n, start_next = q->next;
+		uint32_t left = size;
+
+		do {
+			uint16_t slot;
+			memif_desc_t d;
+			memif_buffer_t *b;
+
+			if (avail == 0) {
+				/* Not enough room for the whole packet: do not start it. */
+				n = start_n;
+				avail = (uint16_t)(avail + (uint16_t)(q->next - start_next));
+				q->next = start_next;
+				goto out;
+			}
+			slot = q->next & q->mask;
+			d = q->ring->desc[slot];
+			if (unlikely(!desc_ok(q, &d) || d.length == 0))
+				return fault(q, "peer offered a buffer outside its regions");
+			q->slots[slot].region = d.region;
+			q->slots[slot].offset = d.offset;
+			q->slots[slot].cap = d.length;
+			b = &bufs[n++];
+			b->desc_index = slot;
+			b->ring = q->ring;
+			b->data = region_ptr(q, d.region, d.offset);
+			b->len = MEMIF_MIN(left, d.length);
+			left -= b->len;
+			b->flags = left ? MEMIF_BUFFER_FLAG_NEXT : 0;
+			q->next++;
+			avail--;
+		} while (left);
+	}
+out:
+	*count_out = n;
+	*pkts = p;
+	return 0;
+}
+
+MEMIF_EXPORT int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+				    uint16_t count, uint16_t *count_out, uint16_t size)
+{
+	struct memif__queue *q;
+	uint16_t pkts = 0;
+	int err;
+
+	if (unlikely(!count_out))
+		return MEMIF_ERR_INVAL_ARG;
+	*count_out = 0;
+	if (unlikely(!bufs && count))
+		return MEMIF_ERR_INVAL_ARG;
+	err = get_queue(conn, qid, false, &q);
+	if (unlikely(err))
+		return err;
+	if (q->is_master)
+		err = alloc_master(q, bufs, count, count_out, size, &pkts);
+	else
+		err = alloc_slave(q, bufs, count, count_out, size, &pkts);
+	if (unlikely(err))
+		return err;
+	if (pkts < count) {
+		q->stats->no_buf += (uint64_t)(count - pkts);
+		return MEMIF_ERR_NOBUF_RING;
+	}
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+				     uint16_t count, uint16_t *count_out)
+{
+	struct memif__queue *q;
+	uint16_t i;
+	int err, room;
+
+	if (unlikely(!count_out || (!bufs && count)))
+		return MEMIF_ERR_INVAL_ARG;
+	*count_out = 0;
+	err = get_queue(conn, qid, false, &q);
+	if (unlikely(err))
+		return err;
+	if (q->is_master)
+		return MEMIF_ERR_INVAL_ARG;
+	room = slave_tx_room(q);
+	if (unlikely(room < 0))
+		return fault(q, "peer moved tail beyond head");
+	for (i = 0; i < count && room > 0; i++, room--) {
+		memif_buffer_t *b = &bufs[i];
+		uint16_t slot = q->next & q->mask;
+		uint16_t r;
+
+		for (r = 0; r < q->regions_num; r++) {
+			const struct memif__region *reg = &q->regions[r];
+			uintptr_t a = (uintptr_t)reg->addr, d = (uintptr_t)b->data;
+
+			if (d >= a && memif__region_bounds_ok(reg, d - a, b->len))
+				break;
+		}
+		if (r == q->regions_num || r == 0) /* never region 0: the rings */
+			return i ? (*count_out = i, MEMIF_ERR_SUCCESS) : MEMIF_ERR_INVAL_ARG;
+		q->slots[slot].region = r;
+		q->slots[slot].offset = (uint32_t)((uintptr_t)b->data - (uintptr_t)q->regions[r].addr);
+		q->slots[slot].cap = b->len;
+		b->desc_index = slot;
+		b->ring = q->ring;
+		q->next++;
+	}
+	*count_out = i;
+	return i < count ? MEMIF_ERR_NOBUF_RING : MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+				uint16_t count, uint16_t *tx)
+{
+	struct memif__queue *q;
+	memif_ring_t *ring;
+	uint16_t reserved, n, i, pkts = 0;
+	uint64_t bytes = 0;
+	int err;
+
+	if (unlikely(!tx || (!bufs && count)))
+		return MEMIF_ERR_INVAL_ARG;
+	*tx = 0;
+	err = get_queue(conn, qid, false, &q);
+	if (unlikely(err))
+		return err;
+	ring = q->ring;
+	reserved = (uint16_t)(q->next - q->pub);
+	n = MEMIF_MIN(count, reserved);
+	/* Check everything before publishing anything. */
+	for (i = 0; i < n; i++) {
+		const memif_buffer_t *b = &bufs[i];
+		uint16_t slot = (uint16_t)(q->pub + i) & q->mask;
+
+		if (unlikely(b->desc_index != slot || b->ring != ring || b->len > q->slots[slot].cap))
+			return MEMIF_ERR_INVAL_ARG;
+	}
+	/* Publish whole packets only: peers follow NEXT without checking. */
+	while (n > 0 && (bufs[n - 1].flags & MEMIF_BUFFER_FLAG_NEXT))
+		n--;
+	for (i = 0; i < n; i++) {
+		const memif_buffer_t *b = &bufs[i];
+		memif_desc_t *d = &ring->desc[b->desc_index];
+		uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT : 0;
+
+		if (!q->is_master) {
+			d->region = q->slots[b->desc_index].region;
+			d->offset = q->slots[b->desc_index].offset;
+		}
+		d->length = b->len;
+		d->flags = fl;
+		bytes += b->len;
+		pkts += !fl;
+	}
+	q->pub = (uint16_t)(q->pub + n);
+	q->next = q->pub; /* reservations not sent are released */
+	if (n == 0)
+		return MEMIF_ERR_SUCCESS;
+	if (q->is_master)
+		/* Publish filled slots; pairs with the slave's load-acquire of tail. */
+		memif__store_release(&ring->tail, q->pub);
+	else
+		/* Publish filled slots; pairs with the master's load-acquire of head. */
+		memif__store_release(&ring->head, q->pub);
+	q->stats->packets += pkts;
+	q->stats->bytes += bytes;
+	*tx = n;
+	/* Store (index) then load (flags) of different words: needs a full fence,
+	 * pairs with the fence the reader issues after setting MASK_INT. */
+	memif__fence();
+	if (!(memif__read_once(&ring->flags) & MEMIF_RING_FLAG_MASK_INT))
+		memif__irq_kick(q->int_fd);
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+				uint16_t count, uint16_t *rx)
+{
+	struct memif__queue *q;
+	memif_ring_t *ring;
+	uint16_t avail, n = 0, whole = 0, pkts = 0;
+	uint64_t bytes = 0;
+	int err;
+
+	if (unlikely(!rx || (!bufs && count)))
+		return MEMIF_ERR_INVAL_ARG;
+	*rx = 0;
+	err = get_queue(conn, qid, true, &q);
+	if (unlikely(err))
+		return err;
+	ring = q->ring;
+	if (!q->polling)
+		memif__irq_drain(q->int_fd);
+	if (q->is_master) {
+		/* Pairs with the slave's store-release of head in its tx burst. */
+		uint16_t head = memif__load_acquire(&ring->head);
+
+		if (unlikely((uint16_t)(head - q->pub) > q->ring_size ||
+			     (uint16_t)(head - q->next) > q->ring_size))
+			return fault(q, "peer moved head beyond the ring");
+		avail = (uint16_t)(head - q->next);
+	} else {
+		/* Pairs with the master's store-release of tail in its tx burst. */
+		uint16_t tail = memif__load_acquire(&ring->tail);
+
+		avail = (uint16_t)(tail - q->next);
+		if (unlikely(avail > (uint16_t)(q->pub - q->next)))
+			return fault(q, "peer moved tail beyond the buffers we gave");
+	}
+	while (n < count && n < avail) {
+		uint16_t slot = (uint16_t)(q->next + n) & q->mask;
+		memif_desc_t d = ring->desc[slot];
+		memif_buffer_t *b = &bufs[n];
+
+		if (q->is_master) {
+			if (unlikely(!desc_ok(q, &d)))
+				return fault(q, "descriptor outside the peer's regions");
+			b->data = region_ptr(q, d.region, d.offset);
+		} else {
+			/* Use only what we gave; the master may not move buffers. */
+			const struct memif__slot *s = &q->slots[slot];
+
+			if (unlikely(d.length > s->cap))
+				return fault(q, "descriptor length past its buffer");
+			b->data = region_ptr(q, s->region, s->offset);
+		}
+		b->desc_index = slot;
+		b->ring = ring;
+		b->len = d.length;
+		b->flags = MEMIF_BUFFER_FLAG_RX;
+		bytes += d.length;
+		n++;
+		if (d.flags & MEMIF_DESC_FLAG_NEXT) {
+			b->flags |= MEMIF_BUFFER_FLAG_NEXT;
+		} else {
+			whole = n;
+			pkts++;
+		}
+	}
+	if (whole < n) {
+		/* The last packet is cut: by the ring (wait for the rest), or by
+		 * `count` (return it partly only if it is the first). */
+		if (whole > 0)
+			n = whole;
+		else if (n == avail) {
+			if (avail == q->ring_size)
+				return fault(q, "NEXT chain as long as the ring");
+			n = 0;
+		}
+	}
+	q->next = (uint16_t)(q->next + n);
+	q->stats->packets += pkts;
+	q->stats->bytes += bytes;
+	*rx = n;
+	return n ? MEMIF_ERR_SUCCESS : MEMIF_ERR_NOBUF;
+}
+
+MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint16_t count,
+				    uint16_t headroom)
+{
+	struct memif__conn *c = conn;
+	struct memif__queue *q;
+	uint16_t n, i;
+	int err;
+
+	err = get_queue(conn, qid, true, &q);
+	if (unlikely(err))
+		return err;
+	if (q->is_master) {
+		n = MEMIF_MIN(count, (uint16_t)(q->next - q->pub));
+		q->pub = (uint16_t)(q->pub + n);
+		/* Hand slots back; pairs with the slave's load-acquire of tail. */
+		memif__store_release(&q->ring->tail, q->pub);
+		return MEMIF_ERR_SUCCESS;
+	}
+	if (unlikely(headroom >= q->buffer_size))
+		return MEMIF_ERR_INVAL_ARG;
+	n = MEMIF_MIN((uint32_t)count, q->ring_size - (uint16_t)(q->pub - q->next));
+	for (i = 0; i < n; i++) {
+		uint16_t slot = (uint16_t)(q->pub + i) & q->mask;
+		struct memif__slot *s = &q->slots[slot];
+		memif_desc_t *d = &q->ring->desc[slot];
+		uint32_t off = q->buf_base + (uint32_t)slot * q->buffer_size;
+
+		if (c->sock->ext_offset && q->regions[q->buf_region].is_external) {
+			off = c->sock->ext_offset(c->private_ctx);
+			if (unlikely(!memif__region_bounds_ok(&q->regions[q->buf_region], off,
+							     q->buffer_size)))
+				return MEMIF_ERR_INVAL_ARG;
+		}
+		s->region = q->buf_region;
+		s->offset = off + headroom;
+		s->cap = q->buffer_size - headroom;
+		d->region = s->region;
+		d->offset = s->offset;
+		d->length = s->cap;
+		d->flags = 0;
+	}
+	q->pub = (uint16_t)(q->pub + n);
+	/* Offer empty buffers; pairs with the master's load-acquire of head. */
+	memif__store_release(&q->ring->head, q->pub);
+	return MEMIF_ERR_SUCCESS;
+}
+
+int memif__queue_set_polling(struct memif__queue *q, bool polling)
+{
+	uint16_t fl = memif__read_once(&q->ring->flags);
+
+	q->polling = polling;
+	fl = polling ? (uint16_t)(fl | MEMIF_RING_FLAG_MASK_INT) :
+		       (uint16_t)(fl & ~MEMIF_RING_FLAG_MASK_INT);
+	memif__write_once(&q->ring->flags, fl);
+	/* Pairs with the writer's fence between publishing and reading flags. */
+	memif__fence();
+	return 0;
+}
+
+/* ---- setup and teardown (control thread) -------------------------------- */
+
+static int alloc_queues(struct memif__conn *c, struct memif__queue **qs, uint16_t num, bool rx)
+{
+	struct memif__socket *s = c->sock;
+	uint16_t i;
+
+	*qs = memif__alloc(s, sizeof(**qs) * num);
+	if (!*qs)
+		return MEMIF__E(MEMIF_ERR_NOMEM);
+	memset(*qs, 0, sizeof(**qs) * num);
+	for (i = 0; i < num; i++) {
+		struct memif__queue *q = &(*qs)[i];
+
+		q->int_fd = -1;
+		q->qid = i;
+		q->is_rx = rx;
+		q->is_master = c->args.is_master != 0;
+		q->conn = c;
+		q->buffer_size = c->buffer_size;
+		q->polling = rx && c->rx_polling[i];
+		q->stats = rx ? &c->rx_stats[i].st : &c->tx_stats[i].st;
+	}
+	if (rx)
+		c->rxq_num = num;
+	else
+		c->txq_num = num;
+	return 0;
+}
+
+static int queue_size(struct memif__conn *c, struct memif__queue *q, uint8_t log2)
+{
+	q->log2 = log2;
+	q->ring_size = 1u << log2;
+	q->mask = (uint16_t)(q->ring_size - 1);
+	q->slots = memif__alloc(c->sock, sizeof(*q->slots) * q->ring_size);
+	if (!q->slots)
+		return MEMIF__E(MEMIF_ERR_NOMEM);
+	memset(q->slots, 0, sizeof(*q->slots) * q->ring_size);
+	return 0;
+}
+
+int memif__queues_slave_setup(struct memif__conn *c)
+{
+	uint16_t i;
+	int err;
+
+	err = alloc_queues(c, &c->txq, c->num_s2m, false);
+	if (!err)
+		err = alloc_queues(c, &c->rxq, c->num_m2s, true);
+	for (i = 0; !err && i < c->txq_num + c->rxq_num; i++) {
+		struct memif__queue *q = i < c->txq_num ? &c->txq[i] : &c->rxq[i - c->txq_num];
+
+		err = queue_size(c, q, c->log2_ring);
+		if (!err) {
+			q->int_fd = memif__os_eventfd();
+			if (q->int_fd < 0) {
+				err = q->int_fd;
+				q->int_fd = -1;
+			}
+		}
+	}
+	if (err)
+		memif__queues_release(c);
+	return err;
+}
+
+static int master_queue(struct memif__conn *c, struct memif__queue *q, struct memif__ring_info *ri)
+{
+	int err = queue_size(c, q, ri->log2);
+
+	if (err)
+		return err;
+	q->ring_region = ri->region;
+	q->ring_offset = ri->offset;
+	q->regions = c->regions;
+	q->regions_num = c->regions_num;
+	q->ring = (memif_ring_t *)((uint8_t *)c->regions[ri->region].addr + ri->offset);
+	if (memif__read_once(&q->ring->cookie) != MEMIF_COOKIE) {
+		memif__conn_set_error(c, "ring %u has a wrong cookie", q->qid);
+		return MEMIF__E(MEMIF_ERR_COOKIE);
+	}
+	/* Start from the indexes the slave left; our own index is tail. */
+	q->pub = q->next = memif__load_acquire(&q->ring->tail);
+	if (q->is_rx)
+		memif__queue_set_polling(q, q->polling);
+	q->int_fd = ri->fd;
+	ri->fd = -1;
+	return 0;
+}
+
+int memif__queues_master_setup(struct memif__conn *c)
+{
+	uint16_t i;
+	int err;
+
+	/* Master receives on S2M rings and transmits on M2S rings. */
+	err = alloc_queues(c, &c->rxq, c->s2m_seen, true);
+	if (!err)
+		err = alloc_queues(c, &c->txq, c->m2s_seen, false);
+	for (i = 0; !err && i < c->rxq_num; i++)
+		err = master_queue(c, &c->rxq[i], &c->s2m_info[i]);
+	for (i = 0; !err && i < c->txq_num; i++)
+		err = master_queue(c, &c->txq[i], &c->m2s_info[i]);
+	if (err)
+		memif__queues_release(c);
+	return err;
+}
+
+static void free_queues(struct memif__conn *c, struct memif__queue **qs, uint16_t *num, bool rx)
+{
+	uint16_t i;
+
+	if (!*qs)
+		return;
+	for (i = 0; i < *num; i++) {
+		struct memif__queue *q = &(*qs)[i];
+
+		if (rx && c->irq_fdh[i].fd >= 0) {
+			memif__fd_del(c->sock, &c->irq_fdh[i]); /* closes int_fd */
+			q->int_fd = -1;
+		}
+		memif__os_close(&q->int_fd);
+		memif__free(c->sock, q->slots);
+	}
+	memif__free(c->sock, *qs);
+	*qs = NULL;
+	*num = 0;
+}
+
+void memif__queues_release(struct memif__conn *c)
+{
+	free_queues(c, &c->rxq, &c->rxq_num, true);
+	free_queues(c, &c->txq, &c->txq_num, false);
+}

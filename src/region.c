@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * region.c - shared memory regions: the slave lays out and creates them,
+ * the master checks every announced region and ring against the real fd
+ * size before mapping or touching it.
+ *
+ * Slave layout: region 0 holds the rings (S2M first, then M2S); buffer
+ * regions follow, each ring's buffers contiguous in one region, a new
+ * region whenever one would pass MEMIF__MAX_BUFFER_REGION.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "msg.h"
+#include "os.h"
+#include "private.h"
+
+int memif__region_bounds_ok(const struct memif__region *r, uint64_t offset, uint64_t len)
+{
+	/* 64-bit sums of 32-bit values cannot wrap. */
+	return offset + len <= r->size;
+}
+
+static uint64_t ring_bytes(uint8_t log2)
+{
+	return sizeof(memif_ring_t) + ((uint64_t)sizeof(memif_desc_t) << log2);
+}
+
+static int add_region(struct memif__conn *c, uint64_t size)
+{
+	struct memif__region *arr;
+
+	if (c->regions_num > c->max_region) {
+		memif__conn_set_error(c, "layout needs more regions than the master allows (%u)",
+				      c->max_region + 1u);
+		return MEMIF__E(MEMIF_ERR_MAXREG);
+	}
+	arr = memif__realloc(c->sock, c->regions, sizeof(*arr) * (c->regions_num + 1u));
+	if (!arr)
+		return MEMIF__E(MEMIF_ERR_NOMEM);
+	c->regions = arr;
+	memset(&arr[c->regions_num], 0, sizeof(*arr));
+	arr[c->regions_num].size = size;
+	arr[c->regions_num].fd = -1;
+	return c->regions_num++;
+}
+
+static int create_region(struct memif__conn *c, struct memif__region *r, bool buffers)
+{
+	struct memif__socket *s = c->sock;
+	char name[48];
+	int err;
+
+	if (buffers && s->ext_add) {
+		void *addr = NULL;
+		int fd = -1;
+
+		if (r->size > UINT32_MAX)
+			return MEMIF__E(MEMIF_ERR_INVAL_ARG);
+		if (s->ext_add(&addr, (uint32_t)r->size, &fd, c->private_ctx) != 0 || !addr ||
+		    fd < 0) {
+			memif__conn_set_error(c, "the app's add_external_region failed");
+			return MEMIF__E(MEMIF_ERR_NOMEM);
+		}
+		r->addr = addr;
+		r->fd = fd;
+		r->is_external = true;
+		return 0;
+	}
+	snprintf(name, sizeof(name), "memif region %u", c->regions_num);
+	r->fd = memif__os_memfd(name, r->size);
+	if (r->fd < 0) {
+		err = r->fd;
+		r->fd = -1;
+		memif__conn_set_error(c, "cannot create shared memory: %s", strerror(-err));
+		return err;
+	}
+	err = memif__os_mmap(r->fd, r->size, &r->addr);
+	if (err) {
+		memif__os_close(&r->fd);
+		memif__conn_set_error(c, "cannot map shared memory: %s", strerror(-err));
+	}
+	return err;
+}
+
+static void init_ring(struct memif__queue *q)
+{
+	memif_ring_t *ring = q->ring;
+
+	memset(ring, 0, (size_t)ring_bytes(q->log2));
+	ring->cookie = MEMIF_COOKIE;
+	ring->flags = q->polling ? MEMIF_RING_FLAG_MASK_INT : 0;
+}
+
+int memif__region_slave_setup(struct memif__conn *c)
+{
+	uint16_t nq = (uint16_t)(c->num_s2m + c->num_m2s);
+	uint64_t rb = ring_bytes(c->log2_ring);
+	uint64_t bb = ((uint64_t)1 << c->log2_ring) * c->buffer_size;
+	uint64_t used = 0;
+	uint16_t i, cur = 0;
+	int err;
+
+	err = memif__queues_slave_setup(c);
+	if (err)
+		return err;
+	err = add_region(c, rb * nq);
+	if (err < 0)
+		goto err_release;
+	for (i = 0; i < nq; i++) {
+		struct memif__queue *q = i < c->num_s2m ? &c->txq[i] : &c->rxq[i - c->num_s2m];
+
+		q->ring_region = 0;
+		q->ring_offset = (uint32_t)(rb * i);
+		if (cur == 0 || used + bb > MEMIF__MAX_BUFFER_REGION) {
+			err = add_region(c, 0);
+			if (err < 0)
+				goto err_release;
+			cur = (uint16_t)err;
+			used = 0;
+		}
+		q->buf_region = cur;
+		q->buf_base = (uint32_t)used;
+		used += bb;
+		c->regions[cur].size = used;
+	}
+	if (rb * nq > UINT32_MAX) {
+		err = MEMIF__E(MEMIF_ERR_INVAL_ARG);
+		goto err_release;
+	}
+	for (i = 0; i < c->regions_num; i++) {
+		err = create_region(c, &c->regions[i], i > 0);
+		if (err)
+			goto err_release;
+	}
+	for (i = 0; i < nq; i++) {
+		struct memif__queue *q = i < c->num_s2m ? &c->txq[i] : &c->rxq[i - c->num_s2m];
+
+		q->regions = c->regions;
+		q->regions_num = c->regions_num;
+		q->ring = (memif_ring_t *)((uint8_t *)c->regions[0].addr + q->ring_offset);
+		init_ring(q);
+	}
+	return 0;
+
+err_release:
+	memif__queues_release(c);
+	memif__region_release(c);
+	return err;
+}
+
+int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t size, int *fd)
+{
+	struct memif__socket *s = c->sock;
+	struct memif__region *r;
+	uint64_t real;
+	int err;
+
+	if (index > MEMIF__MAX_REGION) {
+		memif__conn_set_error(c, "region index %u above the limit", index);
+		return MEMIF__E(MEMIF_ERR_MAXREG);
+	}
+	err = memif__os_fd_size(*fd, &real);
+	if (err) {
+		memif__conn_set_error(c, "region %u: fd is not shared memory", index);
+		return MEMIF__E(MEMIF_ERR_NO_SHMFD);
+	}
+	if (size > real) {
+		/* Mapping past the file's end would make every access a SIGBUS. */
+		memif__conn_set_error(c, "region %u: announced size %llu exceeds its file (%llu)",
+				      index, (unsigned long long)size, (unsigned long long)real);
+		return MEMIF__E(MEMIF_ERR_MFMSG);
+	}
+	c->max_region = MEMIF__MAX_REGION;
+	err = add_region(c, size);
+	if (err < 0)
+		return err;
+	r = &c->regions[err];
+	if (s->ext_get) {
+		if (size > UINT32_MAX || !(r->addr = s->ext_get((uint32_t)size, *fd, c->private_ctx)))
+			err = MEMIF__E(MEMIF_ERR_NOMEM);
+		else
+			err = 0;
+		r->is_external = err == 0;
+	} else {
+		err = memif__os_mmap(*fd, size, &r->addr);
+	}
+	if (err) {
+		c->regions_num--;
+		memif__conn_set_error(c, "region %u: cannot map it", index);
+		return err;
+	}
+	r->fd = *fd;
+	*fd = -1;
+	return 0;
+}
+
+int memif__region_check_ring(struct memif__conn *c, const struct memif__ring_info *ri)
+{
+	if (ri->region >= c->regions_num) {
+		memif__conn_set_error(c, "ring in unknown region %u", ri->region);
+		return MEMIF__E(MEMIF_ERR_MFMSG);
+	}
+	/* The ring's index fields are accessed atomically: keep them aligned. */
+	if (ri->offset % 8 != 0 ||
+	    !memif__region_bounds_ok(&c->regions[ri->region], ri->offset, ring_bytes(ri->log2))) {
+		memif__conn_set_error(c, "ring at offset %u does not fit region %u", ri->offset,
+				      ri->region);
+		return MEMIF__E(MEMIF_ERR_MFMSG);
+	}
+	return 0;
+}
+
+void memif__region_release(struct memif__conn *c)
+{
+	struct memif__socket *s = c->sock;
+	uint16_t i;
+
+	for (i = 0; i < c->regions_num; i++) {
+		struct memif__region *r = &c->regions[i];
+
+		if (r->is_external) {
+			if (s->ext_del)
+				(void)s->ext_del(r->addr, (uint32_t)r->size, r->fd, c->private_ctx);
+			r->addr = NULL;
+			if (c->args.is_master)
+				memif__os_close(&r->fd);
+			r->fd = -1; /* the slave's external fd belongs to the app */
+		} else {
+			memif__os_munmap(&r->addr, r->size);
+			memif__os_close(&r->fd);
+		}
+	}
+	memif__free(s, c->regions);
+	c->regions = NULL;
+	c->regions_num = 0;
+}

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * socket.c - memif socket objects: the listener of a master socket, the
+ * pool of control channels, the retry/handshake timer, and the paths
+ * (filesystem or abstract "@name").
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "os.h"
+#include "private.h"
+
+int memif__sock_addr(const char *path, struct sockaddr_un *sa, socklen_t *len)
+{
+	size_t n;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (path[0] == '@') {
+		/* Abstract: the length counts only the name, as peers expect. */
+		n = strlen(path + 1);
+		if (n == 0 || n + 1 > sizeof(sa->sun_path))
+			return -EINVAL;
+		memcpy(sa->sun_path + 1, path + 1, n);
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+		return 0;
+	}
+	n = strlen(path);
+	if (n == 0 || n >= sizeof(sa->sun_path))
+		return -EINVAL;
+	memcpy(sa->sun_path, path, n);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+/* A filesystem socket file: replace it if stale, refuse if someone listens. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa, socklen_t len)
+{
+	int kind = memif__os_is_socket(path);
+	int fd;
+
+	if (kind == 0)
+		return 0;
+	if (kind < 0) {
+		LOG_ERR("%s exists and is not a socket", path);
+		return kind == -ENOTSOCK ? MEMIF__E(MEMIF_ERR_FILE_NOT_SOCK) : kind;
+	}
+	fd = memif__os_connect(sa, len);
+	if (fd >= 0) {
+		memif__os_close(&fd);
+		LOG_ERR("%s: a live process listens there", path);
+		return MEMIF__E(MEMIF_ERR_ALREADY);
+	}
+	if (fd != -ECONNREFUSED) {
+		LOG_ERR("%s: cannot tell whether it is in use: %s", path, strerror(-fd));
+		return fd == -EAGAIN ? MEMIF__E(MEMIF_ERR_ALREADY) : fd;
+	}
+	LOG_INFO("%s: removing stale socket file", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static void make_default_dir(const char *path)
+{
+	char dir[sizeof(((struct memif__socket *)0)->path)];
+	char *slash;
+
+	if (strcmp(path, MEMIF_DEFAULT_SOCKET_PATH) != 0)
+		return;
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		(void)mkdir(dir, 0755);
+	}
+}
+
+int memif__sock_listen(struct memif__socket *s)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	bool abstract = s->path[0] == '@';
+	int err, fd;
+
+	if (s->listener.fd >= 0)
+		return 0;
+	err = memif__sock_addr(s->path, &sa, &len);
+	if (err)
+		return err;
+	if (!abstract) {
+		make_default_dir(s->path);
+		err = clear_stale(s->path, &sa, len);
+		if (err)
+			return err;
+	}
+	fd = memif__os_listen(&sa, len, 64);
+	if (fd < 0) {
+		LOG_ERR("cannot listen on %s: %s", s->path, strerror(-fd));
+		return fd == -EADDRINUSE ? MEMIF__E(MEMIF_ERR_ALREADY) : fd;
+	}
+	if (!abstract && s->perms_set) {
+		if (chmod(s->path, s->file_mode) < 0 ||
+		    ((s->file_uid != (uid_t)-1 || s->file_gid != (gid_t)-1) &&
+		     chown(s->path, s->file_uid, s->file_gid) < 0)) {
+			err = -errno;
+			memif__os_close(&fd);
+			unlink(s->path);
+			return err;
+		}
+	}
+	err = memif__fd_add(s, &s->listener, fd);
+	if (err) {
+		if (!abstract)
+			unlink(s->path);
+		return err;
+	}
+	s->unlink_on_close = !abstract;
+	LOG_INFO("listening on %s", s->path);
+	return 0;
+}
+
+void memif__sock_stop_listen(struct memif__socket *s)
+{
+	if (s->listener.fd < 0)
+		return;
+	memif__fd_del(s, &s->listener);
+	if (s->unlink_on_close)
+		unlink(s->path);
+	s->unlink_on_close = false;
+	s->listener_external = false;
+}
+
+static uint16_t pending_chans(const struct memif__socket *s)
+{
+	uint16_t i, n = 0;
+
+	for (i = 0; i < s->chans_num; i++)
+		if (s->chans[i]->in_use && !s->chans[i]->conn)
+			n++;
+	return n;
+}
+
+struct memif__chan *memif__chan_get(struct memif__socket *s, int fd)
+{
+	struct memif__chan *ch = NULL, **arr;
+	uint16_t i;
+
+	for (i = 0; i < s->chans_num; i++) {
+		if (!s->chans[i]->in_use) {
+			ch = s->chans[i];
+			break;
+		}
+	}
+	if (!ch) {
+		if (s->chans_num == UINT16_MAX)
+			goto err;
+		arr = memif__realloc(s, s->chans, sizeof(*arr) * (s->chans_num + 1u));
+		if (!arr)
+			goto err;
+		s->chans = arr;
+		ch = memif__alloc(s, sizeof(*ch));
+		if (!ch)
+			goto err;
+		memset(ch, 0, sizeof(*ch));
+		s->chans[s->chans_num++] = ch;
+	}
+	memif__fdh_init(&ch->fdh, s, MEMIF__FD_CHAN, ch, 0);
+	ch->conn = NULL;
+	ch->deadline_ms = memif__os_now_ms() + MEMIF__HANDSHAKE_TIMEOUT_MS;
+	if (memif__fd_add(s, &ch->fdh, fd) < 0)
+		return NULL; /* fd closed by fd_add */
+	ch->in_use = true;
+	return ch;
+err:
+	memif__os_close(&fd);
+	return NULL;
+}
+
+void memif__chan_put(struct memif__socket *s, struct memif__chan *ch)
+{
+	memif__fd_del(s, &ch->fdh);
+	if (ch->conn && ch->conn->chan == ch)
+		ch->conn->chan = NULL;
+	ch->conn = NULL;
+	ch->in_use = false;
+}
+
+int memif__sock_on_listener(struct memif__socket *s)
+{
+	struct memif__chan *ch;
+	int fd = memif__os_accept(s->listener.fd);
+
+	if (fd < 0)
+		return fd == -EAGAIN ? 0 : fd;
+	if (pending_chans(s) >= MEMIF__MAX_PENDING) {
+		/* A flood of idle connections must not starve real peers forever:
+		 * they time out, and meanwhile new ones are refused. */
+		LOG_WARN("%s: too many connections waiting for INIT, refusing", s->path);
+		memif__os_close(&fd);
+		return 0;
+	}
+	ch = memif__chan_get(s, fd);
+	if (!ch)
+		return MEMIF__E(MEMIF_ERR_NOMEM);
+	memif__conn_accepted(s, ch);
+	return 0;
+}
+
+void memif__sock_on_timer(struct memif__socket *s)
+{
+	uint64_t now = memif__os_now_ms();
+	uint16_t i;
+
+	for (i = 0; i < s->chans_num; i++) {
+		struct memif__chan *ch = s->chans[i];
+
+		if (!ch->in_use || now < ch->deadline_ms)
+			continue;
+		if (ch->conn && ch->conn->state == MEMIF__ST_CONNECTED)
+			continue;
+		if (ch->conn)
+			memif__conn_disconnect(ch->conn, MEMIF__E(MEMIF_ERR_DISCONNECT),
+					       "handshake timed out", true);
+		else
+			memif__chan_put(s, ch);
+	}
+	for (i = 0; i < s->conns_num; i++) {
+		struct memif__conn *c = s->conns[i];
+
+		if (c->delete_pending)
+			continue;
+		memif__conn_check_faults(c);
+		if (!c->args.is_master && c->state == MEMIF__ST_IDLE)
+			(void)memif__conn_connect(c);
+	}
+}
+
+struct memif__conn *memif__sock_find(struct memif__socket *s, uint32_t id)
+{
+	uint16_t i;
+
+	for (i = 0; i < s->conns_num; i++)
+		if (s->conns[i]->args.is_master && s->conns[i]->args.interface_id == id &&
+		    !s->conns[i]->delete_pending)
+			return s->conns[i];
+	return NULL;
+}
+
+int memif__sock_attach(struct memif__socket *s, struct memif__conn *c)
+{
+	enum memif__role want = c->args.is_master ? MEMIF__ROLE_MASTER : MEMIF__ROLE_SLAVE;
+	struct memif__conn **arr;
+	int err;
+
+	if (s->role != MEMIF__ROLE_NONE && s->role != want) {
+		LOG_ERR("socket %s is used by a %s already", s->path,
+			s->role == MEMIF__ROLE_MASTER ? "master" : "slave");
+		return MEMIF__E(MEMIF_ERR_INVAL_ARG);
+	}
+	if (c->args.is_master && memif__sock_find(s, c->args.interface_id)) {
+		LOG_ERR("socket %s already has interface id %u", s->path, c->args.interface_id);
+		return MEMIF__E(MEMIF_ERR_ID);
+	}
+	if (s->conns_num == s->conns_cap) {
+		uint16_t cap = s->conns_cap ? (uint16_t)(s->conns_cap * 2u) : 4u;
+
+		if (s->conns_cap >= 32768)
+			return MEMIF__E(MEMIF_ERR_NOMEM);
+		arr = memif__realloc(s, s->conns, sizeof(*arr) * cap);
+		if (!arr)
+			return MEMIF__E(MEMIF_ERR_NOMEM);
+		s->conns = arr;
+		s->conns_cap = cap;
+	}
+	if (want == MEMIF__ROLE_MASTER) {
+		err = memif__sock_listen(s);
+		if (err)
+			return err;
+	}
+	s->role = want;
+	s->conns[s->conns_num++] = c;
+	return 0;
+}
+
+void memif__sock_detach(struct memif__socket *s, struct memif__conn *c)
+{
+	uint16_t i;
+	bool masters = false;
+
+	for (i = 0; i < s->conns_num; i++) {
+		if (s->conns[i] == c) {
+			memmove(&s->conns[i], &s->conns[i + 1],
+				sizeof(*s->conns) * (s->conns_num - i - 1u));
+			s->conns_num--;
+			break;
+		}
+	}
+	for (i = 0; i < s->conns_num; i++)
+		masters |= s->conns[i]->args.is_master != 0;
+	if (!masters && s->role == MEMIF__ROLE_MASTER) {
+		/* Refuse peers still waiting for INIT: nobody can serve them. */
+		for (i = 0; i < s->chans_num; i++)
+			if (s->chans[i]->in_use && !s->chans[i]->conn)
+				memif__chan_put(s, s->chans[i]);
+		memif__sock_stop_listen(s);
+	}
+	if (s->conns_num == 0)
+		s->role = MEMIF__ROLE_NONE;
+}
