@@ -464,6 +464,16 @@ MEMIF_EXPORT int memif_set_rx_mode(memif_conn_handle_t conn, memif_rx_mode_t rx_
 	return memif__err_public(memif__queue_set_polling(&c->rxq[qid], c->rx_polling[qid]));
 }
 
+/* Queues of one direction: as connected, or as configured while down. */
+static unsigned stats_queues(const struct memif__conn *c, bool rx)
+{
+	bool s2m = rx == (c->args.is_master != 0);
+
+	if (c->link_up)
+		return rx ? c->rxq_num : c->txq_num;
+	return s2m ? c->args.num_s2m_rings : c->args.num_m2s_rings;
+}
+
 MEMIF_EXPORT int memif_get_queue_stats(memif_conn_handle_t conn, uint16_t qid, uint8_t is_rx,
 				       memif_queue_stats_t *stats)
 {
@@ -471,7 +481,7 @@ MEMIF_EXPORT int memif_get_queue_stats(memif_conn_handle_t conn, uint16_t qid, u
 
 	if (!c || !stats)
 		return MEMIF_ERR_INVAL_ARG;
-	if (qid >= MEMIF__MAX_QUEUES)
+	if (qid >= stats_queues(c, is_rx))
 		return MEMIF_ERR_QID;
 	*stats = is_rx ? c->rx_stats[qid].st : c->tx_stats[qid].st;
 	return MEMIF_ERR_SUCCESS;

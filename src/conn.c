@@ -335,6 +335,7 @@ static void master_on_init(struct memif__socket *s, struct memif__chan *ch, cons
 	c->chan = ch;
 	c->state = MEMIF__ST_WAIT_SETUP;
 	c->err_latched = false;
+	c->buffer_size = c->args.buffer_size; /* reported only: the slave sizes buffers */
 	memif__msg_get_name(c->remote_name, in->name, sizeof(in->name));
 	read_peer_cred(c);
 	memif__msg_ack(&m);

@@ -17,6 +17,7 @@
 
 #include "os.h"
 #include "private.h"
+#include "ring.h"
 
 static inline int fault(struct memif__queue *q, const char *why)
 {
@@ -36,7 +37,7 @@ static inline void *region_ptr(const struct memif__queue *q, uint16_t region, ui
 static inline bool desc_ok(const struct memif__queue *q, const memif_desc_t *d)
 {
 	return d->region < q->regions_num &&
-	       memif__region_bounds_ok(&q->regions[d->region], d->offset, d->length);
+	       memif__ring_span_ok(q->regions[d->region].size, d->offset, d->length);
 }
 
 static inline int get_queue(memif_conn_handle_t h, uint16_t qid, bool rx,
@@ -64,11 +65,10 @@ static inline int slave_tx_room(struct memif__queue *q)
 {
 	/* Pairs with the master's store-release of tail in its refill. */
 	uint16_t tail = memif__load_acquire(&q->ring->tail);
-	uint16_t used = (uint16_t)(q->next - tail);
-
-	if (unlikely((uint16_t)(q->pub - tail) > q->ring_size || used > q->ring_size))
+	if (unlikely(!memif__ring_ahead_ok(q->pub, tail, q->ring_size) ||
+		     !memif__ring_ahead_ok(q->next, tail, q->ring_size)))
 		return -1;
-	return (int)(q->ring_size - used);
+	return (int)memif__ring_free(q->ring_size, q->next, tail);
 }
 
 static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
@@ -112,10 +112,11 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 {
 	/* Pairs with the slave's store-release of head in its refill. */
 	uint16_t head = memif__load_acquire(&q->ring->head);
-	uint16_t avail = (uint16_t)(head - q->next);
+	uint16_t avail = memif__ring_count(head, q->next);
 	uint16_t n = 0, p;
 
-	if (unlikely((uint16_t)(head - q->pub) > q->ring_size || avail > q->ring_size))
+	if (unlikely(!memif__ring_ahead_ok(head, q->pub, q->ring_size) ||
+		     avail > q->ring_size))
 		return fault(q, "peer moved head beyond the ring");
 	for (p = 0; p < count; p++) {
 		uint16_t start_n = n, start_next = q->next;
@@ -314,16 +315,16 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 		/* Pairs with the slave's store-release of head in its tx burst. */
 		uint16_t head = memif__load_acquire(&ring->head);
 
-		if (unlikely((uint16_t)(head - q->pub) > q->ring_size ||
-			     (uint16_t)(head - q->next) > q->ring_size))
+		if (unlikely(!memif__ring_ahead_ok(head, q->pub, q->ring_size) ||
+			     !memif__ring_ahead_ok(head, q->next, q->ring_size)))
 			return fault(q, "peer moved head beyond the ring");
-		avail = (uint16_t)(head - q->next);
+		avail = memif__ring_count(head, q->next);
 	} else {
 		/* Pairs with the master's store-release of tail in its tx burst. */
 		uint16_t tail = memif__load_acquire(&ring->tail);
 
-		avail = (uint16_t)(tail - q->next);
-		if (unlikely(avail > (uint16_t)(q->pub - q->next)))
+		avail = memif__ring_count(tail, q->next);
+		if (unlikely(avail > memif__ring_count(q->pub, q->next)))
 			return fault(q, "peer moved tail beyond the buffers we gave");
 	}
 	while (n < count && n < avail) {
