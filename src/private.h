@@ -104,12 +104,14 @@ struct memif__queue {
 	uint16_t mask;
 	uint16_t pub;
 	uint16_t next;
+	uint16_t peer; /* cached copy of the peer's index */
 	uint16_t regions_num;
 	uint16_t buffer_size;
 	uint8_t log2;
 	bool is_master;
 	bool is_rx;
 	bool polling;
+	bool ext_tx; /* app buffers were enqueued: slots carry region/offset */
 	const char *fault; /* set once a peer violation is seen (sticky) */
 	int int_fd;
 	uint16_t qid;

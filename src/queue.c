@@ -60,15 +60,53 @@ static inline int get_queue(memif_conn_handle_t h, uint16_t qid, bool rx,
 	return MEMIF_ERR_SUCCESS;
 }
 
+/*
+ * The peer's index is cached in q->peer and re-read from shared memory only
+ * when the cached value cannot satisfy the request: each read of a line
+ * the peer writes pulls it across cores, so a producer with room left does
+ * not touch the consumer's index at all.
+ */
+
 /* Free slots for a slave transmitting on an S2M ring, or -1 on a bad tail. */
-static inline int slave_tx_room(struct memif__queue *q)
+static inline int slave_tx_room(struct memif__queue *q, uint32_t want)
 {
+	uint32_t room = memif__ring_free(q->ring_size, q->next, q->peer);
+	uint16_t tail;
+
+	if (likely(room >= want))
+		return (int)room;
 	/* Pairs with the master's store-release of tail in its refill. */
-	uint16_t tail = memif__load_acquire(&q->ring->tail);
+	tail = memif__load_acquire(&q->ring->tail);
 	if (unlikely(!memif__ring_ahead_ok(q->pub, tail, q->ring_size) ||
 		     !memif__ring_ahead_ok(q->next, tail, q->ring_size)))
 		return -1;
+	q->peer = tail;
 	return (int)memif__ring_free(q->ring_size, q->next, tail);
+}
+
+/* Slots a master may fill on an M2S ring (refilled by the slave), or -1. */
+static inline int master_tx_avail(struct memif__queue *q, uint32_t want)
+{
+	uint16_t avail = memif__ring_count(q->peer, q->next);
+	uint16_t head;
+
+	if (likely(avail >= want))
+		return avail;
+	/* Pairs with the slave's store-release of head in its refill. */
+	head = memif__load_acquire(&q->ring->head);
+	if (unlikely(!memif__ring_ahead_ok(head, q->pub, q->ring_size) ||
+		     !memif__ring_ahead_ok(head, q->next, q->ring_size)))
+		return -1;
+	q->peer = head;
+	return memif__ring_count(head, q->next);
+}
+
+/* A slave's own buffer for a slot, recorded once app buffers are in play. */
+static void set_default_slot(struct memif__queue *q, uint16_t slot)
+{
+	q->slots[slot].region = q->buf_region;
+	q->slots[slot].offset = q->buf_base + (uint32_t)slot * q->buffer_size;
+	q->slots[slot].cap = q->buffer_size;
 }
 
 static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
@@ -76,25 +114,45 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 {
 	uint32_t bsize = q->buffer_size;
 	uint32_t need = size ? (size + bsize - 1) / bsize : 1;
-	int room = slave_tx_room(q);
+	int room = slave_tx_room(q, need * count);
+	uint8_t *base;
 	uint16_t n = 0, p;
 
 	if (unlikely(room < 0))
 		return fault(q, "peer moved tail beyond head");
+	base = region_ptr(q, q->buf_region, q->buf_base);
+	if (likely(need == 1)) {
+		/* One buffer per packet: the common case, kept tight. */
+		n = (uint16_t)MEMIF_MIN((uint32_t)count, (uint32_t)room);
+		for (p = 0; p < n; p++) {
+			uint16_t slot = (uint16_t)(q->next + p) & q->mask;
+			memif_buffer_t *b = &bufs[p];
+
+			if (unlikely(q->ext_tx))
+				set_default_slot(q, slot);
+			b->desc_index = slot;
+			b->ring = q->ring;
+			b->data = base + (size_t)slot * bsize;
+			b->len = size;
+			b->flags = 0;
+		}
+		q->next = (uint16_t)(q->next + n);
+		*count_out = n;
+		*pkts = n;
+		return 0;
+	}
 	for (p = 0; p < count && need <= (uint32_t)room; p++) {
 		uint32_t left = size, k;
 
 		for (k = 0; k < need; k++) {
 			uint16_t slot = q->next & q->mask;
-			struct memif__slot *s = &q->slots[slot];
 			memif_buffer_t *b = &bufs[n++];
 
-			s->region = q->buf_region;
-			s->offset = q->buf_base + (uint32_t)slot * bsize;
-			s->cap = bsize;
+			if (unlikely(q->ext_tx))
+				set_default_slot(q, slot);
 			b->desc_index = slot;
 			b->ring = q->ring;
-			b->data = region_ptr(q, s->region, s->offset);
+			b->data = base + (size_t)slot * bsize;
 			b->len = MEMIF_MIN(left, bsize);
 			b->flags = k + 1 < need ? MEMIF_BUFFER_FLAG_NEXT : 0;
 			left -= b->len;
@@ -110,14 +168,12 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
 			uint16_t *count_out, uint16_t size, uint16_t *pkts)
 {
-	/* Pairs with the slave's store-release of head in its refill. */
-	uint16_t head = memif__load_acquire(&q->ring->head);
-	uint16_t avail = memif__ring_count(head, q->next);
-	uint16_t n = 0, p;
+	int got = master_tx_avail(q, count);
+	uint16_t avail, n = 0, p;
 
-	if (unlikely(!memif__ring_ahead_ok(head, q->pub, q->ring_size) ||
-		     avail > q->ring_size))
+	if (unlikely(got < 0))
 		return fault(q, "peer moved head beyond the ring");
+	avail = (uint16_t)got;
 	for (p = 0; p < count; p++) {
 		uint16_t start_n = n, start_next = q->next;
 		uint32_t left = size;
@@ -130,7 +186,6 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 			if (avail == 0) {
 				/* Not enough room for the whole packet: do not start it. */
 				n = start_n;
-				avail = (uint16_t)(avail + (uint16_t)(q->next - start_next));
 				q->next = start_next;
 				goto out;
 			}
@@ -138,8 +193,6 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 			d = q->ring->desc[slot];
 			if (unlikely(!desc_ok(q, &d) || d.length == 0))
 				return fault(q, "peer offered a buffer outside its regions");
-			q->slots[slot].region = d.region;
-			q->slots[slot].offset = d.offset;
 			q->slots[slot].cap = d.length;
 			b = &bufs[n++];
 			b->desc_index = slot;
@@ -201,7 +254,7 @@ MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, mem
 		return err;
 	if (q->is_master)
 		return MEMIF_ERR_INVAL_ARG;
-	room = slave_tx_room(q);
+	room = slave_tx_room(q, count);
 	if (unlikely(room < 0))
 		return fault(q, "peer moved tail beyond head");
 	for (i = 0; i < count && room > 0; i++, room--) {
@@ -218,6 +271,15 @@ MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, mem
 		}
 		if (r == q->regions_num || r == 0) /* never region 0: the rings */
 			return i ? (*count_out = i, MEMIF_ERR_SUCCESS) : MEMIF_ERR_INVAL_ARG;
+		if (!q->ext_tx) {
+			/* From now on slots carry their buffer: record the
+			 * reserved ones that still use ours. */
+			uint16_t k;
+
+			for (k = q->pub; k != q->next; k++)
+				set_default_slot(q, k & q->mask);
+			q->ext_tx = true;
+		}
 		q->slots[slot].region = r;
 		q->slots[slot].offset = (uint32_t)((uintptr_t)b->data - (uintptr_t)q->regions[r].addr);
 		q->slots[slot].cap = b->len;
@@ -247,30 +309,54 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	ring = q->ring;
 	reserved = (uint16_t)(q->next - q->pub);
 	n = MEMIF_MIN(count, reserved);
-	/* Check everything before publishing anything. */
-	for (i = 0; i < n; i++) {
-		const memif_buffer_t *b = &bufs[i];
-		uint16_t slot = (uint16_t)(q->pub + i) & q->mask;
-
-		if (unlikely(b->desc_index != slot || b->ring != ring || b->len > q->slots[slot].cap))
-			return MEMIF_ERR_INVAL_ARG;
-	}
 	/* Publish whole packets only: peers follow NEXT without checking. */
 	while (n > 0 && (bufs[n - 1].flags & MEMIF_BUFFER_FLAG_NEXT))
 		n--;
-	for (i = 0; i < n; i++) {
-		const memif_buffer_t *b = &bufs[i];
-		memif_desc_t *d = &ring->desc[b->desc_index];
-		uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT : 0;
+	/* Descriptors of unpublished slots are ours to rewrite, so a bad
+	 * buffer found midway leaves nothing published and nothing broken.
+	 * Loop invariants live in locals: the compiler cannot prove that the
+	 * descriptor stores do not alias the queue. */
+	if (!q->is_master && !q->ext_tx) {
+		const uint16_t pub = q->pub, mask = q->mask, breg = q->buf_region;
+		const uint32_t bbase = q->buf_base, bsize = q->buffer_size;
 
-		if (!q->is_master) {
-			d->region = q->slots[b->desc_index].region;
-			d->offset = q->slots[b->desc_index].offset;
+		for (i = 0; i < n; i++) {
+			const memif_buffer_t *b = &bufs[i];
+			uint16_t slot = (uint16_t)(pub + i) & mask;
+			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT : 0;
+
+			if (unlikely(b->desc_index != slot || b->ring != ring || b->len > bsize))
+				return MEMIF_ERR_INVAL_ARG;
+			ring->desc[slot] = (memif_desc_t){ .flags = fl,
+							   .region = breg,
+							   .length = b->len,
+							   .offset = bbase + (uint32_t)slot * bsize };
+			bytes += b->len;
+			pkts += !fl;
 		}
-		d->length = b->len;
-		d->flags = fl;
-		bytes += b->len;
-		pkts += !fl;
+	} else {
+		const uint16_t pub = q->pub, mask = q->mask;
+		const struct memif__slot *slots = q->slots;
+		const bool master = q->is_master;
+
+		for (i = 0; i < n; i++) {
+			const memif_buffer_t *b = &bufs[i];
+			uint16_t slot = (uint16_t)(pub + i) & mask;
+			memif_desc_t *d = &ring->desc[slot];
+			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT : 0;
+
+			if (unlikely(b->desc_index != slot || b->ring != ring ||
+				     b->len > slots[slot].cap))
+				return MEMIF_ERR_INVAL_ARG;
+			if (!master) { /* a master never moves the slave's buffers */
+				d->region = slots[slot].region;
+				d->offset = slots[slot].offset;
+			}
+			d->length = b->len;
+			d->flags = fl;
+			bytes += b->len;
+			pkts += !fl;
+		}
 	}
 	q->pub = (uint16_t)(q->pub + n);
 	q->next = q->pub; /* reservations not sent are released */
@@ -299,7 +385,7 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	struct memif__queue *q;
 	memif_ring_t *ring;
 	uint16_t avail, n = 0, whole = 0, pkts = 0;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, whole_bytes = 0;
 	int err;
 
 	if (unlikely(!rx || (!bufs && count)))
@@ -311,58 +397,79 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	ring = q->ring;
 	if (!q->polling)
 		memif__irq_drain(q->int_fd);
-	if (q->is_master) {
-		/* Pairs with the slave's store-release of head in its tx burst. */
-		uint16_t head = memif__load_acquire(&ring->head);
-
-		if (unlikely(!memif__ring_ahead_ok(head, q->pub, q->ring_size) ||
-			     !memif__ring_ahead_ok(head, q->next, q->ring_size)))
-			return fault(q, "peer moved head beyond the ring");
-		avail = memif__ring_count(head, q->next);
-	} else {
-		/* Pairs with the master's store-release of tail in its tx burst. */
-		uint16_t tail = memif__load_acquire(&ring->tail);
-
-		avail = memif__ring_count(tail, q->next);
-		if (unlikely(avail > memif__ring_count(q->pub, q->next)))
-			return fault(q, "peer moved tail beyond the buffers we gave");
-	}
-	while (n < count && n < avail) {
-		uint16_t slot = (uint16_t)(q->next + n) & q->mask;
-		memif_desc_t d = ring->desc[slot];
-		memif_buffer_t *b = &bufs[n];
-
+	avail = memif__ring_count(q->peer, q->next);
+	if (avail < count) {
 		if (q->is_master) {
-			if (unlikely(!desc_ok(q, &d)))
-				return fault(q, "descriptor outside the peer's regions");
-			b->data = region_ptr(q, d.region, d.offset);
-		} else {
-			/* Use only what we gave; the master may not move buffers. */
-			const struct memif__slot *s = &q->slots[slot];
+			/* Pairs with the slave's store-release of head in its tx burst. */
+			uint16_t head = memif__load_acquire(&ring->head);
 
-			if (unlikely(d.length > s->cap))
-				return fault(q, "descriptor length past its buffer");
-			b->data = region_ptr(q, s->region, s->offset);
-		}
-		b->desc_index = slot;
-		b->ring = ring;
-		b->len = d.length;
-		b->flags = MEMIF_BUFFER_FLAG_RX;
-		bytes += d.length;
-		n++;
-		if (d.flags & MEMIF_DESC_FLAG_NEXT) {
-			b->flags |= MEMIF_BUFFER_FLAG_NEXT;
+			if (unlikely(!memif__ring_ahead_ok(head, q->pub, q->ring_size) ||
+				     !memif__ring_ahead_ok(head, q->next, q->ring_size)))
+				return fault(q, "peer moved head beyond the ring");
+			q->peer = head;
 		} else {
-			whole = n;
-			pkts++;
+			/* Pairs with the master's store-release of tail in its tx burst. */
+			uint16_t tail = memif__load_acquire(&ring->tail);
+
+			if (unlikely(memif__ring_count(tail, q->next) >
+				     memif__ring_count(q->pub, q->next)))
+				return fault(q, "peer moved tail beyond the buffers we gave");
+			q->peer = tail;
+		}
+		avail = memif__ring_count(q->peer, q->next);
+	}
+	{
+		/* Loop invariants in locals: buffer stores may alias the queue. */
+		const uint16_t next = q->next, mask = q->mask;
+		const uint16_t lim = MEMIF_MIN(count, avail);
+		const struct memif__region *regs = q->regions;
+		const struct memif__slot *slots = q->slots;
+		const uint16_t nreg = q->regions_num;
+		const bool master = q->is_master;
+
+		for (n = 0; n < lim;) {
+			uint16_t slot = (uint16_t)(next + n) & mask;
+			memif_desc_t d = ring->desc[slot];
+			memif_buffer_t *b = &bufs[n];
+			uint8_t *data;
+
+			if (master) {
+				if (unlikely(d.region >= nreg ||
+					     !memif__ring_span_ok(regs[d.region].size, d.offset,
+								  d.length)))
+					return fault(q, "descriptor outside the peer's regions");
+				data = (uint8_t *)regs[d.region].addr + d.offset;
+			} else {
+				/* Use only what we gave; the master may not move buffers. */
+				if (unlikely(d.length > slots[slot].cap))
+					return fault(q, "descriptor length past its buffer");
+				data = (uint8_t *)regs[slots[slot].region].addr + slots[slot].offset;
+			}
+			/* The app reads it next: start the miss now. */
+			__builtin_prefetch(data, 0);
+			b->data = data;
+			b->desc_index = slot;
+			b->ring = ring;
+			b->len = d.length;
+			bytes += d.length;
+			n++;
+			if (d.flags & MEMIF_DESC_FLAG_NEXT) {
+				b->flags = MEMIF_BUFFER_FLAG_RX | MEMIF_BUFFER_FLAG_NEXT;
+			} else {
+				b->flags = MEMIF_BUFFER_FLAG_RX;
+				whole = n;
+				whole_bytes = bytes;
+				pkts++;
+			}
 		}
 	}
 	if (whole < n) {
 		/* The last packet is cut: by the ring (wait for the rest), or by
 		 * `count` (return it partly only if it is the first). */
-		if (whole > 0)
+		if (whole > 0) {
 			n = whole;
-		else if (n == avail) {
+			bytes = whole_bytes;
+		} else if (n == avail) {
 			if (avail == q->ring_size)
 				return fault(q, "NEXT chain as long as the ring");
 			n = 0;
@@ -518,7 +625,7 @@ static int master_queue(struct memif__conn *c, struct memif__queue *q, struct me
 		return MEMIF__E(MEMIF_ERR_COOKIE);
 	}
 	/* Start from the indexes the slave left; our own index is tail. */
-	q->pub = q->next = memif__load_acquire(&q->ring->tail);
+	q->pub = q->next = q->peer = memif__load_acquire(&q->ring->tail);
 	if (q->is_rx)
 		memif__queue_set_polling(q, q->polling);
 	q->int_fd = ri->fd;

@@ -19,8 +19,8 @@
 
 int memif__region_bounds_ok(const struct memif__region *r, uint64_t offset, uint64_t len)
 {
-	/* 64-bit sums of 32-bit values cannot wrap. */
-	return offset + len <= r->size;
+	/* No sum that could wrap: callers pass 64-bit values too. */
+	return offset <= r->size && len <= r->size - offset;
 }
 
 static uint64_t ring_bytes(uint8_t log2)
