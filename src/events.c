@@ -89,6 +89,7 @@ static int on_irq(struct memif__fdh *h)
 	memif__irq_drain(h->fd);
 	memif__conn_check_faults(c); /* a data-path fault ends the link here too */
 	if (c->link_up && h->qid < c->rxq_num && c->on_interrupt && !c->delete_pending) {
+		memif__write_once(&c->rxq[h->qid].irq_drained, true);
 		c->cb_depth++;
 		err = c->on_interrupt(c, c->private_ctx, h->qid);
 		c->cb_depth--;

@@ -112,6 +112,7 @@ struct memif__queue {
 	bool is_rx;
 	bool polling;
 	bool ext_tx; /* app buffers were enqueued: slots carry region/offset */
+	bool irq_drained; /* the dispatcher already read the eventfd */
 	const char *fault; /* set once a peer violation is seen (sticky) */
 	int int_fd;
 	uint16_t qid;

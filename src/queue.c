@@ -395,8 +395,14 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	if (unlikely(err))
 		return err;
 	ring = q->ring;
-	if (!q->polling)
-		memif__irq_drain(q->int_fd);
+	if (!q->polling) {
+		/* Clear the pending interrupt for apps that watch the eventfd
+		 * themselves, unless on_interrupt's dispatcher just did. */
+		if (memif__read_once(&q->irq_drained))
+			memif__write_once(&q->irq_drained, false);
+		else
+			memif__irq_drain(q->int_fd);
+	}
 	avail = memif__ring_count(q->peer, q->next);
 	if (avail < count) {
 		if (q->is_master) {
