@@ -54,46 +54,46 @@ extern "C" {
 
 /* Error codes. Every call returns one of these; 0 is success. */
 typedef enum {
-	MEMIF_ERR_SUCCESS = 0,   /* success */
-	MEMIF_ERR_SYSCALL,       /* a system call failed (see the log) */
-	MEMIF_ERR_CONNREFUSED,   /* nobody listens on the socket */
-	MEMIF_ERR_ACCES,         /* permission denied */
-	MEMIF_ERR_NO_FILE,       /* no such file or directory */
-	MEMIF_ERR_FILE_LIMIT,    /* system-wide file limit reached */
+	MEMIF_ERR_SUCCESS = 0,     /* success */
+	MEMIF_ERR_SYSCALL,         /* a system call failed (see the log) */
+	MEMIF_ERR_CONNREFUSED,     /* nobody listens on the socket */
+	MEMIF_ERR_ACCES,           /* permission denied */
+	MEMIF_ERR_NO_FILE,         /* no such file or directory */
+	MEMIF_ERR_FILE_LIMIT,      /* system-wide file limit reached */
 	MEMIF_ERR_PROC_FILE_LIMIT, /* per-process fd limit reached */
-	MEMIF_ERR_ALREADY,       /* already in progress, or in use */
-	MEMIF_ERR_AGAIN,         /* resource temporarily unavailable */
-	MEMIF_ERR_BAD_FD,        /* bad file descriptor */
-	MEMIF_ERR_NOMEM,         /* out of memory */
-	MEMIF_ERR_INVAL_ARG,     /* invalid argument or handle */
-	MEMIF_ERR_NOCONN,        /* interface is not connected */
-	MEMIF_ERR_CONN,          /* interface is already connected */
-	MEMIF_ERR_CB_FDUPDATE,   /* the app's on_control_fd_update failed */
-	MEMIF_ERR_FILE_NOT_SOCK, /* the path exists and is not a socket */
-	MEMIF_ERR_NO_SHMFD,      /* a message lacked its memory fd */
-	MEMIF_ERR_COOKIE,        /* ring cookie mismatch */
-	MEMIF_ERR_NOBUF_RING,    /* ring full or empty: fewer buffers than asked */
-	MEMIF_ERR_NOBUF,         /* not enough buffers */
-	MEMIF_ERR_NOBUF_DET,     /* details buffer too small */
-	MEMIF_ERR_INT_WRITE,     /* writing an interrupt failed */
-	MEMIF_ERR_MFMSG,         /* malformed message */
-	MEMIF_ERR_QID,           /* no such queue */
-	MEMIF_ERR_PROTO,         /* protocol version mismatch */
-	MEMIF_ERR_ID,            /* no interface with this id */
-	MEMIF_ERR_ACCSLAVE,      /* a slave attempted to accept */
-	MEMIF_ERR_ALRCONN,       /* interface already connected (peer side) */
-	MEMIF_ERR_MODE,          /* interface mode mismatch */
-	MEMIF_ERR_SECRET,        /* secret mismatch */
-	MEMIF_ERR_NOSECRET,      /* secret required */
-	MEMIF_ERR_MAXREG,        /* too many regions */
-	MEMIF_ERR_MAXRING,       /* too many rings */
-	MEMIF_ERR_NO_INTFD,      /* a message lacked its interrupt fd */
-	MEMIF_ERR_DISCONNECT,    /* the peer disconnected */
-	MEMIF_ERR_DISCONNECTED,  /* interface is disconnected */
-	MEMIF_ERR_UNKNOWN_MSG,   /* unknown or unexpected message */
-	MEMIF_ERR_POLL_CANCEL,   /* memif_poll_event was cancelled */
-	MEMIF_ERR_MAX_RING,      /* ring size too large */
-	MEMIF_ERR_PRIVHDR,       /* private header size not supported */
+	MEMIF_ERR_ALREADY,         /* already in progress, or in use */
+	MEMIF_ERR_AGAIN,           /* resource temporarily unavailable */
+	MEMIF_ERR_BAD_FD,          /* bad file descriptor */
+	MEMIF_ERR_NOMEM,           /* out of memory */
+	MEMIF_ERR_INVAL_ARG,       /* invalid argument or handle */
+	MEMIF_ERR_NOCONN,          /* interface is not connected */
+	MEMIF_ERR_CONN,            /* interface is already connected */
+	MEMIF_ERR_CB_FDUPDATE,     /* the app's on_control_fd_update failed */
+	MEMIF_ERR_FILE_NOT_SOCK,   /* the path exists and is not a socket */
+	MEMIF_ERR_NO_SHMFD,        /* a message lacked its memory fd */
+	MEMIF_ERR_COOKIE,          /* ring cookie mismatch */
+	MEMIF_ERR_NOBUF_RING,      /* ring full or empty: fewer buffers than asked */
+	MEMIF_ERR_NOBUF,           /* not enough buffers */
+	MEMIF_ERR_NOBUF_DET,       /* details buffer too small */
+	MEMIF_ERR_INT_WRITE,       /* writing an interrupt failed */
+	MEMIF_ERR_MFMSG,           /* malformed message */
+	MEMIF_ERR_QID,             /* no such queue */
+	MEMIF_ERR_PROTO,           /* protocol version mismatch */
+	MEMIF_ERR_ID,              /* no interface with this id */
+	MEMIF_ERR_ACCSLAVE,        /* a slave attempted to accept */
+	MEMIF_ERR_ALRCONN,         /* interface already connected (peer side) */
+	MEMIF_ERR_MODE,            /* interface mode mismatch */
+	MEMIF_ERR_SECRET,          /* secret mismatch */
+	MEMIF_ERR_NOSECRET,        /* secret required */
+	MEMIF_ERR_MAXREG,          /* too many regions */
+	MEMIF_ERR_MAXRING,         /* too many rings */
+	MEMIF_ERR_NO_INTFD,        /* a message lacked its interrupt fd */
+	MEMIF_ERR_DISCONNECT,      /* the peer disconnected */
+	MEMIF_ERR_DISCONNECTED,    /* interface is disconnected */
+	MEMIF_ERR_UNKNOWN_MSG,     /* unknown or unexpected message */
+	MEMIF_ERR_POLL_CANCEL,     /* memif_poll_event was cancelled */
+	MEMIF_ERR_MAX_RING,        /* ring size too large */
+	MEMIF_ERR_PRIVHDR,         /* private header size not supported */
 } memif_err_t;
 
 /* Events on a file descriptor, as passed to and from the app. */
@@ -122,7 +122,7 @@ typedef void *memif_socket_handle_t;
 /* Optional allocator for the library's own bookkeeping (never packets). */
 typedef void *(memif_alloc_t)(size_t size);
 typedef void *(memif_realloc_t)(void *ptr, size_t size);
-typedef void (memif_free_t)(void *ptr);
+typedef void(memif_free_t)(void *ptr);
 
 /*
  * Ask the app to start watching (READ/WRITE), change (MOD | events) or stop
@@ -130,13 +130,13 @@ typedef void (memif_free_t)(void *ptr);
  * Return 0 on success; anything else fails the library call that caused it
  * with MEMIF_ERR_CB_FDUPDATE.
  */
-typedef int (memif_control_fd_update_t)(memif_fd_event_t fde, void *private_ctx);
+typedef int(memif_control_fd_update_t)(memif_fd_event_t fde, void *private_ctx);
 
 /* on_connect / on_disconnect; `private_ctx` is the one given to memif_create. */
-typedef int (memif_connection_update_t)(memif_conn_handle_t conn, void *private_ctx);
+typedef int(memif_connection_update_t)(memif_conn_handle_t conn, void *private_ctx);
 
 /* Packets wait on receive queue `qid` (interrupt mode). */
-typedef int (memif_on_interrupt_t)(memif_conn_handle_t conn, void *private_ctx, uint16_t qid);
+typedef int(memif_on_interrupt_t)(memif_conn_handle_t conn, void *private_ctx, uint16_t qid);
 
 /*
  * External regions: slave-side zero copy with app-owned buffer memory.
@@ -147,14 +147,14 @@ typedef int (memif_on_interrupt_t)(memif_conn_handle_t conn, void *private_ctx, 
  * get_offset: the offset in the external region of the next free buffer,
  *      used when the slave refills its receive rings.
  */
-typedef uint32_t (memif_get_external_buffer_offset_t)(void *private_ctx);
-typedef int (memif_add_external_region_t)(void **addr, uint32_t size, int *fd, void *private_ctx);
+typedef uint32_t(memif_get_external_buffer_offset_t)(void *private_ctx);
+typedef int(memif_add_external_region_t)(void **addr, uint32_t size, int *fd, void *private_ctx);
 typedef void *(memif_get_external_region_addr_t)(uint32_t size, int fd, void *private_ctx);
-typedef int (memif_del_external_region_t)(void *addr, uint32_t size, int fd, void *private_ctx);
+typedef int(memif_del_external_region_t)(void *addr, uint32_t size, int fd, void *private_ctx);
 
 /* Arguments of memif_create_socket. */
 typedef struct memif_socket_args {
-	char path[108];   /* "" = MEMIF_DEFAULT_SOCKET_PATH; "@name" = abstract */
+	char path[108];    /* "" = MEMIF_DEFAULT_SOCKET_PATH; "@name" = abstract */
 	char app_name[32]; /* "" = MEMIF_DEFAULT_APP_NAME */
 	/*
 	 * How often a disconnected slave retries. All zero means the default
@@ -236,7 +236,7 @@ typedef struct {
 	uint8_t tx_queues_num;
 	memif_queue_details_t *rx_queues;
 	memif_queue_details_t *tx_queues;
-	uint8_t *error; /* last disconnect reason, "" if none */
+	uint8_t *error;       /* last disconnect reason, "" if none */
 	uint8_t link_up_down; /* 1 up, 0 down */
 } memif_details_t;
 
@@ -345,8 +345,7 @@ int memif_set_socket_file_perms(memif_socket_handle_t sock, mode_t mode, uid_t u
  * FILE_NOT_SOCK, ACCES, NO_FILE, NOMEM, SYSCALL, CB_FDUPDATE.
  */
 int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
-		 memif_connection_update_t *on_connect,
-		 memif_connection_update_t *on_disconnect,
+		 memif_connection_update_t *on_connect, memif_connection_update_t *on_disconnect,
 		 memif_on_interrupt_t *on_interrupt, void *private_ctx);
 
 /*
@@ -395,10 +394,10 @@ int memif_get_details(memif_conn_handle_t conn, memif_details_t *md, char *buf, 
  * A copy of a ring's indexes and of up to `ndesc` descriptors (rd->descs
  * must have room for them). NOCONN when the link is down, QID for a bad qid.
  */
-int memif_get_tx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd,
-			      uint16_t qid, uint16_t ndesc);
-int memif_get_rx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd,
-			      uint16_t qid, uint16_t ndesc);
+int memif_get_tx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd, uint16_t qid,
+			      uint16_t ndesc);
+int memif_get_rx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd, uint16_t qid,
+			      uint16_t ndesc);
 
 /* The interrupt eventfd of receive queue `qid`. */
 int memif_get_queue_efd(memif_conn_handle_t conn, uint16_t qid, int *fd);
@@ -431,8 +430,8 @@ int memif_get_peer_credentials(memif_conn_handle_t conn, memif_peer_cred_t *cred
  * does not fit whole is not started; fewer packets than asked returns
  * NOBUF_RING. Buffers stay reserved until memif_tx_burst.
  */
-int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
-		       uint16_t count, uint16_t *count_out, uint16_t size);
+int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs, uint16_t count,
+		       uint16_t *count_out, uint16_t size);
 
 /*
  * Slave only (master: INVAL_ARG): place app-owned buffers, whose data lies
@@ -448,8 +447,8 @@ int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *
  * A trailing incomplete chain is not sent. *tx = buffers sent. Reserved
  * buffers that were not sent are released.
  */
-int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
-		   uint16_t count, uint16_t *tx);
+int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs, uint16_t count,
+		   uint16_t *tx);
 
 /*
  * Take up to `count` received buffers from queue `qid` (a chained packet
@@ -458,8 +457,8 @@ int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
  * interrupt mode. NOBUF when nothing was received. Buffers stay valid until
  * given back with memif_refill_queue.
  */
-int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
-		   uint16_t count, uint16_t *rx);
+int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs, uint16_t count,
+		   uint16_t *rx);
 
 /*
  * Give `count` received buffers back to the ring, oldest first. On a slave
@@ -473,8 +472,7 @@ int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint16_t count, u
  * Register app-owned buffer memory for slave-side zero copy. Applies to
  * interfaces that connect after the call. Any callback may be NULL.
  */
-void memif_register_external_region(memif_socket_handle_t sock,
-				    memif_add_external_region_t *ar,
+void memif_register_external_region(memif_socket_handle_t sock, memif_add_external_region_t *ar,
 				    memif_get_external_region_addr_t *gr,
 				    memif_del_external_region_t *dr,
 				    memif_get_external_buffer_offset_t *go);

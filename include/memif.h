@@ -67,9 +67,9 @@ typedef struct __attribute__((packed)) memif_msg_hello {
 	uint8_t name[MEMIF_NAME_LEN];
 	memif_version_t min_version;
 	memif_version_t max_version;
-	memif_region_index_t max_region;   /* highest region index allowed */
-	memif_ring_index_t max_m2s_ring;   /* highest M2S ring index allowed */
-	memif_ring_index_t max_s2m_ring;   /* highest S2M ring index allowed */
+	memif_region_index_t max_region; /* highest region index allowed */
+	memif_ring_index_t max_m2s_ring; /* highest M2S ring index allowed */
+	memif_ring_index_t max_s2m_ring; /* highest S2M ring index allowed */
 	memif_log2_ring_size_t max_log2_ring_size;
 } memif_msg_hello_t;
 
@@ -127,8 +127,8 @@ typedef struct __attribute__((packed)) memif_msg {
 
 #define MEMIF_DESC_FLAG_NEXT (1 << 0)
 
-/* Ring descriptor: one buffer. */
-typedef struct __attribute__((packed)) memif_desc {
+/* Ring descriptor: one buffer. Naturally aligned, so not packed. */
+typedef struct memif_desc {
 	uint16_t flags;
 	memif_region_index_t region;
 	uint32_t length;
@@ -140,9 +140,11 @@ typedef struct __attribute__((packed)) memif_desc {
 
 /*
  * Ring header. head (written by the slave) and tail (written by the master)
- * live on separate cache lines so the two writers do not share one.
+ * live on separate cache lines so the two writers do not share one. Every
+ * field is naturally aligned, so the struct is not packed: the index fields
+ * are accessed atomically and must be known aligned.
  */
-typedef struct __attribute__((packed)) memif_ring {
+typedef struct memif_ring {
 	uint32_t cookie;
 	uint16_t flags;
 	uint16_t head;
@@ -191,6 +193,7 @@ MEMIF_WIRE_ASSERT_(offsetof(memif_ring_t, flags) == 4, "ring");
 MEMIF_WIRE_ASSERT_(offsetof(memif_ring_t, head) == 6, "ring");
 MEMIF_WIRE_ASSERT_(offsetof(memif_ring_t, tail) == 64, "ring");
 MEMIF_WIRE_ASSERT_(offsetof(memif_ring_t, desc) == 128, "ring");
+MEMIF_WIRE_ASSERT_(sizeof(memif_ring_t) == 128, "ring header size");
 
 #ifdef __cplusplus
 }

@@ -12,8 +12,7 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define MEMIF_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MEMIF_MAX(a, b) ((a) > (b) ? (a) : (b))

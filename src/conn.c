@@ -235,8 +235,7 @@ static int slave_on_hello(struct memif__conn *c, const memif_msg_hello_t *h)
 	err = memif__region_slave_setup(c);
 	if (err)
 		return err;
-	memif__msg_init(&m, c->args.interface_id, c->args.mode, c->args.secret,
-			c->sock->app_name);
+	memif__msg_init(&m, c->args.interface_id, c->args.mode, c->args.secret, c->sock->app_name);
 	c->state = MEMIF__ST_WAIT_INIT_ACK;
 	return chan_send(c->chan, &m, -1);
 }
@@ -293,7 +292,8 @@ static bool secret_empty(const uint8_t *a)
 }
 
 /* Master: INIT on a channel that has no interface yet. */
-static void master_on_init(struct memif__socket *s, struct memif__chan *ch, const memif_msg_init_t *in)
+static void master_on_init(struct memif__socket *s, struct memif__chan *ch,
+			   const memif_msg_init_t *in)
 {
 	struct memif__conn *c;
 	char reason[MEMIF_DISCONNECT_STRING_LEN + 1];
@@ -301,7 +301,8 @@ static void master_on_init(struct memif__socket *s, struct memif__chan *ch, cons
 	int err;
 
 	if (in->version != MEMIF_VERSION) {
-		snprintf(reason, sizeof(reason), "unsupported protocol version 0x%04x", in->version);
+		snprintf(reason, sizeof(reason), "unsupported protocol version 0x%04x",
+			 in->version);
 		chan_refuse(s, ch, MEMIF__E(MEMIF_ERR_PROTO), reason);
 		return;
 	}
@@ -369,6 +370,10 @@ static int master_add_ring(struct memif__conn *c, const memif_msg_add_ring_t *ar
 	err = memif__region_check_ring(c, ri);
 	if (err)
 		return err;
+	if (memif__os_is_eventfd(*fd) != 1) {
+		memif__conn_set_error(c, "ring %u: interrupt fd is not an eventfd", ar->index);
+		return MEMIF__E(MEMIF_ERR_NO_INTFD);
+	}
 	err = memif__os_set_nonblock(*fd);
 	if (err)
 		return err;
@@ -499,14 +504,15 @@ int memif__conn_on_chan(struct memif__chan *ch, uint32_t events)
 	for (i = 0; i < 8 && ch->in_use; i++) {
 		struct memif__conn *c = ch->conn;
 
-		len = memif__os_recv(ch->fdh.fd, buf, sizeof(buf), fds, (int)ARRAY_SIZE(fds), &nfds);
+		len = memif__os_recv(ch->fdh.fd, buf, sizeof(buf), fds, (int)ARRAY_SIZE(fds),
+				     &nfds);
 		if (len == -EAGAIN)
 			return 0;
 		if (len < 0) {
 			const char *why = len == -ECONNRESET || len == -EPIPE ?
 						  "peer closed the control channel" :
-						  len == -EMSGSIZE ? "oversized message or too many fds" :
-								     "control channel error";
+					  len == -EMSGSIZE ? "oversized message or too many fds" :
+							     "control channel error";
 			if (c) {
 				memif__conn_disconnect(c, MEMIF__E(MEMIF_ERR_DISCONNECT), why,
 						       len == -EMSGSIZE);

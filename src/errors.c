@@ -12,7 +12,8 @@ static const char *const err_text[] = {
 	[MEMIF_ERR_NO_FILE] = "No such file or directory.",
 	[MEMIF_ERR_FILE_LIMIT] = "The system-wide limit on open files was reached.",
 	[MEMIF_ERR_PROC_FILE_LIMIT] = "The per-process limit on open files was reached.",
-	[MEMIF_ERR_ALREADY] = "Already in use or in progress (e.g. a live process listens on this socket path).",
+	[MEMIF_ERR_ALREADY] =
+		"Already in use or in progress (e.g. a live process listens on this socket path).",
 	[MEMIF_ERR_AGAIN] = "Resource temporarily unavailable, try again.",
 	[MEMIF_ERR_BAD_FD] = "Bad file descriptor.",
 	[MEMIF_ERR_NOMEM] = "Out of memory.",

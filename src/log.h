@@ -16,10 +16,10 @@ extern int memif__log_level;
 
 void memif__log(int level, const char *fmt, ...) MEMIF_PRINTF(2, 3);
 
-#define memif__log_at(lvl, ...)                            \
-	do {                                               \
-		if (unlikely(memif__log_level >= (lvl)))   \
-			memif__log((lvl), __VA_ARGS__);    \
+#define memif__log_at(lvl, ...)                          \
+	do {                                             \
+		if (unlikely(memif__log_level >= (lvl))) \
+			memif__log((lvl), __VA_ARGS__);  \
 	} while (0)
 
 #define LOG_ERR(...) memif__log_at(MEMIF__LOG_ERR, __VA_ARGS__)

@@ -54,8 +54,8 @@ void memif__msg_add_region(memif_msg_t *m, uint16_t index, uint64_t size)
 	m->add_region.size = size;
 }
 
-void memif__msg_add_ring(memif_msg_t *m, int s2m, uint16_t index, uint16_t region,
-			 uint32_t offset, uint8_t log2_size)
+void memif__msg_add_ring(memif_msg_t *m, int s2m, uint16_t index, uint16_t region, uint32_t offset,
+			 uint8_t log2_size)
 {
 	start(m, MEMIF_MSG_TYPE_ADD_RING);
 	m->add_ring.flags = s2m ? MEMIF_MSG_ADD_RING_FLAG_S2M : 0;

@@ -22,8 +22,8 @@ void memif__msg_hello(memif_msg_t *m, const char *name);
 void memif__msg_init(memif_msg_t *m, uint32_t id, uint8_t mode, const uint8_t *secret,
 		     const char *name);
 void memif__msg_add_region(memif_msg_t *m, uint16_t index, uint64_t size);
-void memif__msg_add_ring(memif_msg_t *m, int s2m, uint16_t index, uint16_t region,
-			 uint32_t offset, uint8_t log2_size);
+void memif__msg_add_ring(memif_msg_t *m, int s2m, uint16_t index, uint16_t region, uint32_t offset,
+			 uint8_t log2_size);
 void memif__msg_connect(memif_msg_t *m, int connected, const char *if_name);
 void memif__msg_disconnect(memif_msg_t *m, uint32_t code, const char *reason);
 

@@ -2,6 +2,7 @@
 /* os.c - fd hygiene in one place: see os.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -272,4 +273,42 @@ uint64_t memif__os_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * Make a peer's memfd impossible to shrink under our mapping (a shrink
+ * turns our accesses into SIGBUS). Best effort: a peer that created it
+ * without MFD_ALLOW_SEALING gets EPERM, and we map it anyway.
+ */
+int memif__os_seal_shrink(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals >= 0 && (seals & F_SEAL_SHRINK))
+		return 0;
+	return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ? -errno : 0;
+}
+
+/*
+ * Is fd an eventfd? A peer could pass a pipe instead, whose write after
+ * the reader closes would raise SIGPIPE in our process.
+ */
+int memif__os_is_eventfd(int fd)
+{
+	char path[64], target[64];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISDIR(st.st_mode) ||
+	    S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode) || S_ISREG(st.st_mode) ||
+	    S_ISLNK(st.st_mode))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return 1; /* no /proc: the type check above is all we have */
+	target[n] = '\0';
+	return strcmp(target, "anon_inode:[eventfd]") == 0;
 }

@@ -34,6 +34,8 @@ int memif__os_timerfd(void);
 int memif__os_timerfd_set(int fd, const struct itimerspec *its);
 int memif__os_epoll(void);
 int memif__os_set_nonblock(int fd);
+int memif__os_seal_shrink(int fd);
+int memif__os_is_eventfd(int fd);
 
 uint64_t memif__os_now_ms(void);
 

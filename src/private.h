@@ -111,8 +111,8 @@ struct memif__queue {
 	bool is_master;
 	bool is_rx;
 	bool polling;
-	bool ext_tx; /* app buffers were enqueued: slots carry region/offset */
-	bool irq_drained; /* the dispatcher already read the eventfd */
+	bool ext_tx;       /* app buffers were enqueued: slots carry region/offset */
+	bool irq_drained;  /* the dispatcher already read the eventfd */
 	const char *fault; /* set once a peer violation is seen (sticky) */
 	int int_fd;
 	uint16_t qid;
@@ -138,7 +138,7 @@ enum memif__state {
 	MEMIF__ST_WAIT_REGION_ACK,
 	MEMIF__ST_WAIT_RING_ACK,
 	MEMIF__ST_WAIT_CONNECTED,
-	MEMIF__ST_WAIT_SETUP,    /* master: regions, rings, CONNECT */
+	MEMIF__ST_WAIT_SETUP, /* master: regions, rings, CONNECT */
 	MEMIF__ST_CONNECTED,
 };
 
@@ -170,14 +170,14 @@ struct memif__conn {
 
 	struct memif__queue *txq, *rxq;
 	uint16_t txq_num, rxq_num;
-	struct memif__fdh *irq_fdh; /* MEMIF__MAX_QUEUES, one per rx queue */
+	struct memif__fdh *irq_fdh;               /* MEMIF__MAX_QUEUES, one per rx queue */
 	struct memif__stats *rx_stats, *tx_stats; /* MEMIF__MAX_QUEUES each */
-	bool rx_polling[MEMIF__MAX_QUEUES]; /* survives reconnects */
+	bool rx_polling[MEMIF__MAX_QUEUES];       /* survives reconnects */
 
 	char remote_name[MEMIF_NAME_LEN + 1];
 	char remote_if_name[MEMIF_NAME_LEN + 1];
 	char error[MEMIF_DISCONNECT_STRING_LEN + 1]; /* sticky reason */
-	bool err_latched; /* error[] holds this attempt's first error */
+	bool err_latched;                            /* error[] holds this attempt's first error */
 	memif_peer_cred_t peer;
 	int cb_depth;
 	bool delete_pending;

@@ -40,8 +40,7 @@ static inline bool desc_ok(const struct memif__queue *q, const memif_desc_t *d)
 	       memif__ring_span_ok(q->regions[d->region].size, d->offset, d->length);
 }
 
-static inline int get_queue(memif_conn_handle_t h, uint16_t qid, bool rx,
-			    struct memif__queue **qp)
+static inline int get_queue(memif_conn_handle_t h, uint16_t qid, bool rx, struct memif__queue **qp)
 {
 	struct memif__conn *c = h;
 	struct memif__queue *q;
@@ -281,7 +280,8 @@ MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, mem
 			q->ext_tx = true;
 		}
 		q->slots[slot].region = r;
-		q->slots[slot].offset = (uint32_t)((uintptr_t)b->data - (uintptr_t)q->regions[r].addr);
+		q->slots[slot].offset =
+			(uint32_t)((uintptr_t)b->data - (uintptr_t)q->regions[r].addr);
 		q->slots[slot].cap = b->len;
 		b->desc_index = slot;
 		b->ring = q->ring;
@@ -323,14 +323,16 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 		for (i = 0; i < n; i++) {
 			const memif_buffer_t *b = &bufs[i];
 			uint16_t slot = (uint16_t)(pub + i) & mask;
-			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT : 0;
+			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT :
+									    0;
 
 			if (unlikely(b->desc_index != slot || b->ring != ring || b->len > bsize))
 				return MEMIF_ERR_INVAL_ARG;
-			ring->desc[slot] = (memif_desc_t){ .flags = fl,
-							   .region = breg,
-							   .length = b->len,
-							   .offset = bbase + (uint32_t)slot * bsize };
+			ring->desc[slot] =
+				(memif_desc_t){ .flags = fl,
+						.region = breg,
+						.length = b->len,
+						.offset = bbase + (uint32_t)slot * bsize };
 			bytes += b->len;
 			pkts += !fl;
 		}
@@ -343,7 +345,8 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 			const memif_buffer_t *b = &bufs[i];
 			uint16_t slot = (uint16_t)(pub + i) & mask;
 			memif_desc_t *d = &ring->desc[slot];
-			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT : 0;
+			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT :
+									    0;
 
 			if (unlikely(b->desc_index != slot || b->ring != ring ||
 				     b->len > slots[slot].cap))
@@ -449,7 +452,8 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 				/* Use only what we gave; the master may not move buffers. */
 				if (unlikely(d.length > slots[slot].cap))
 					return fault(q, "descriptor length past its buffer");
-				data = (uint8_t *)regs[slots[slot].region].addr + slots[slot].offset;
+				data = (uint8_t *)regs[slots[slot].region].addr +
+				       slots[slot].offset;
 			}
 			/* The app reads it next: start the miss now. */
 			__builtin_prefetch(data, 0);
@@ -518,7 +522,7 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 		if (c->sock->ext_offset && q->regions[q->buf_region].is_external) {
 			off = c->sock->ext_offset(c->private_ctx);
 			if (unlikely(!memif__region_bounds_ok(&q->regions[q->buf_region], off,
-							     q->buffer_size)))
+							      q->buffer_size)))
 				return MEMIF_ERR_INVAL_ARG;
 		}
 		s->region = q->buf_region;

@@ -173,13 +173,18 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 				      index, (unsigned long long)size, (unsigned long long)real);
 		return MEMIF__E(MEMIF_ERR_MFMSG);
 	}
+	if (memif__os_seal_shrink(*fd) < 0)
+		LOG_WARN("region %u: cannot seal it against shrinking; a peer that shrinks it "
+			 "will crash us",
+			 index);
 	c->max_region = MEMIF__MAX_REGION;
 	err = add_region(c, size);
 	if (err < 0)
 		return err;
 	r = &c->regions[err];
 	if (s->ext_get) {
-		if (size > UINT32_MAX || !(r->addr = s->ext_get((uint32_t)size, *fd, c->private_ctx)))
+		if (size > UINT32_MAX ||
+		    !(r->addr = s->ext_get((uint32_t)size, *fd, c->private_ctx)))
 			err = MEMIF__E(MEMIF_ERR_NOMEM);
 		else
 			err = 0;
