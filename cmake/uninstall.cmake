@@ -1,0 +1,22 @@
+# Removes every file listed in install_manifest.txt (written by the last
+# `cmake --install` of this build tree). Run as `cmake --build build --target uninstall`.
+if(NOT DEFINED MANIFEST)
+	set(MANIFEST "${CMAKE_CURRENT_BINARY_DIR}/install_manifest.txt")
+endif()
+if(NOT EXISTS "${MANIFEST}")
+	message(FATAL_ERROR "Cannot find install manifest: ${MANIFEST} (install first)")
+endif()
+
+file(STRINGS "${MANIFEST}" files)
+foreach(file IN LISTS files)
+	set(path "$ENV{DESTDIR}${file}")
+	if(IS_SYMLINK "${path}" OR EXISTS "${path}")
+		message(STATUS "Uninstalling: ${path}")
+		file(REMOVE "${path}")
+		if(IS_SYMLINK "${path}" OR EXISTS "${path}")
+			message(FATAL_ERROR "Could not remove ${path}")
+		endif()
+	else()
+		message(STATUS "Not present: ${path}")
+	endif()
+endforeach()
