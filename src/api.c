@@ -85,6 +85,7 @@ static void sock_free(struct memif__socket *s)
 	}
 	memif__free(s, s->chans);
 	memif__free(s, s->conns);
+	memif__tokens_free(s);
 	memif__sock_stop_listen(s);
 	memif__fd_del(s, &s->timer_fdh);
 	memif__events_fini(s);
@@ -204,8 +205,11 @@ MEMIF_EXPORT int memif_set_listener_fd(memif_socket_handle_t sock, int fd)
 	if (!s || fd < 0 || s->listener.fd >= 0 || s->role == MEMIF__ROLE_SLAVE)
 		return MEMIF_ERR_INVAL_ARG;
 	err = memif__os_set_nonblock(fd);
-	if (!err)
-		err = memif__fd_add(s, &s->listener, fd);
+	if (err) {
+		memif__os_close(&fd);
+		return memif__err_public(err);
+	}
+	err = memif__fd_add(s, &s->listener, fd); /* closes fd on failure */
 	if (err)
 		return memif__err_public(err);
 	s->listener_external = true;
@@ -302,7 +306,6 @@ MEMIF_EXPORT int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args
 {
 	struct memif__socket *s;
 	struct memif__conn *c;
-	uint16_t i;
 	int err;
 
 	if (!conn || !args)
@@ -344,6 +347,8 @@ MEMIF_EXPORT int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args
 	c->on_interrupt = on_interrupt;
 	c->private_ctx = private_ctx;
 	c->irq_fdh = memif__alloc(s, sizeof(*c->irq_fdh) * MEMIF__MAX_QUEUES);
+	if (c->irq_fdh)
+		memset(c->irq_fdh, 0, sizeof(*c->irq_fdh) * MEMIF__MAX_QUEUES);
 	c->rx_stats = memif__alloc(s, sizeof(*c->rx_stats) * MEMIF__MAX_QUEUES);
 	c->tx_stats = memif__alloc(s, sizeof(*c->tx_stats) * MEMIF__MAX_QUEUES);
 	if (!c->irq_fdh || !c->rx_stats || !c->tx_stats) {
@@ -352,8 +357,6 @@ MEMIF_EXPORT int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args
 	}
 	memset(c->rx_stats, 0, sizeof(*c->rx_stats) * MEMIF__MAX_QUEUES);
 	memset(c->tx_stats, 0, sizeof(*c->tx_stats) * MEMIF__MAX_QUEUES);
-	for (i = 0; i < MEMIF__MAX_QUEUES; i++)
-		memif__fdh_init(&c->irq_fdh[i], s, MEMIF__FD_IRQ, c, i);
 
 	err = memif__sock_attach(s, c);
 	if (err)

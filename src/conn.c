@@ -137,9 +137,9 @@ int memif__conn_connect(struct memif__conn *c)
 		LOG_DEBUG("%s: connect to %s: %s", c->if_name, s->path, strerror(-fd));
 		return fd;
 	}
-	ch = memif__chan_get(s, fd);
-	if (!ch)
-		return MEMIF__E(MEMIF_ERR_NOMEM);
+	err = memif__chan_get(s, fd, &ch);
+	if (err)
+		return err;
 	ch->conn = c;
 	c->chan = ch;
 	c->state = MEMIF__ST_WAIT_HELLO;
@@ -169,8 +169,14 @@ static int link_up(struct memif__conn *c)
 	int err;
 
 	for (i = 0; i < c->rxq_num; i++) {
-		memif__fdh_init(&c->irq_fdh[i], c->sock, MEMIF__FD_IRQ, c, i);
-		err = memif__fd_add(c->sock, &c->irq_fdh[i], c->rxq[i].int_fd);
+		struct memif__fdh *h = memif__token_get(c->sock);
+
+		if (!h)
+			return MEMIF__E(MEMIF_ERR_NOMEM);
+		memif__fdh_init(h, c->sock, MEMIF__FD_IRQ, c, i);
+		h->taken = true;
+		c->irq_fdh[i] = h;
+		err = memif__fd_add(c->sock, h, c->rxq[i].int_fd);
 		if (err) {
 			c->rxq[i].int_fd = -1; /* closed by fd_add */
 			return err;
@@ -179,7 +185,8 @@ static int link_up(struct memif__conn *c)
 	c->state = MEMIF__ST_CONNECTED;
 	c->error[0] = '\0';
 	c->err_latched = false;
-	memif__write_once(&c->link_up, true);
+	/* Queues are set up; pairs with the load-acquire in the data path. */
+	memif__store_release(&c->link_up, true);
 	LOG_INFO("%s: connected to %s (%s)", c->if_name, c->remote_if_name, c->remote_name);
 	if (c->on_connect) {
 		c->cb_depth++;
@@ -463,6 +470,7 @@ static bool on_one(struct memif__chan *ch, const void *buf, int len, int *fds, i
 		return false;
 	}
 	if (!c) {
+		memif__os_close(&fd); /* nothing before INIT carries an fd we keep */
 		if (type != MEMIF_MSG_TYPE_INIT) {
 			snprintf(reason, sizeof(reason), "expected INIT, got type %d", type);
 			chan_refuse(s, ch, MEMIF__E(MEMIF_ERR_UNKNOWN_MSG), reason);

@@ -66,6 +66,48 @@ void memif__fd_del(struct memif__socket *s, struct memif__fdh *h)
 	memif__os_close(&h->fd);
 }
 
+struct memif__fdh *memif__token_get(struct memif__socket *s)
+{
+	struct memif__fdh *h, **arr;
+	uint32_t i;
+
+	for (i = 0; i < s->tokens_num; i++)
+		if (!s->tokens[i]->taken)
+			goto found;
+	arr = memif__realloc(s, s->tokens, sizeof(*arr) * (s->tokens_num + 1u));
+	if (!arr)
+		return NULL;
+	s->tokens = arr;
+	h = memif__alloc(s, sizeof(*h));
+	if (!h)
+		return NULL;
+	memif__fdh_init(h, s, 0, NULL, 0);
+	s->tokens[s->tokens_num++] = h;
+found:
+	s->tokens[i]->taken = true;
+	return s->tokens[i];
+}
+
+void memif__token_put(struct memif__socket *s, struct memif__fdh *h)
+{
+	memif__fd_del(s, h);
+	h->obj = NULL;
+	h->taken = false;
+}
+
+void memif__tokens_free(struct memif__socket *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->tokens_num; i++) {
+		memif__fd_del(s, s->tokens[i]);
+		memif__free(s, s->tokens[i]);
+	}
+	memif__free(s, s->tokens);
+	s->tokens = NULL;
+	s->tokens_num = 0;
+}
+
 static void run_deferred_deletes(struct memif__socket *s)
 {
 	uint16_t i = 0;
@@ -86,6 +128,8 @@ static int on_irq(struct memif__fdh *h)
 	struct memif__conn *c = h->obj;
 	int err = 0;
 
+	if (!c)
+		return 0;
 	memif__irq_drain(h->fd);
 	memif__conn_check_faults(c); /* a data-path fault ends the link here too */
 	if (c->link_up && h->qid < c->rxq_num && c->on_interrupt && !c->delete_pending) {

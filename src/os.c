@@ -28,19 +28,25 @@ static int seqpacket(void)
 	return fd < 0 ? -errno : fd;
 }
 
-int memif__os_listen(const struct sockaddr_un *sa, socklen_t len, int backlog)
+/* Bound but not yet listening: nobody can connect until memif__os_listen. */
+int memif__os_bind(const struct sockaddr_un *sa, socklen_t len)
 {
 	int fd = seqpacket();
 	int err;
 
 	if (fd < 0)
 		return fd;
-	if (bind(fd, (const struct sockaddr *)sa, len) < 0 || listen(fd, backlog) < 0) {
+	if (bind(fd, (const struct sockaddr *)sa, len) < 0) {
 		err = -errno;
 		memif__os_close(&fd);
 		return err;
 	}
 	return fd;
+}
+
+int memif__os_listen(int fd, int backlog)
+{
+	return listen(fd, backlog) < 0 ? -errno : 0;
 }
 
 int memif__os_connect(const struct sockaddr_un *sa, socklen_t len)

@@ -16,7 +16,8 @@ struct itimerspec;
 
 void memif__os_close(int *fd);
 
-int memif__os_listen(const struct sockaddr_un *sa, socklen_t len, int backlog);
+int memif__os_bind(const struct sockaddr_un *sa, socklen_t len);
+int memif__os_listen(int fd, int backlog);
 int memif__os_connect(const struct sockaddr_un *sa, socklen_t len);
 int memif__os_accept(int listen_fd);
 int memif__os_is_socket(const char *path);

@@ -56,6 +56,7 @@ struct memif__fdh {
 	uint32_t magic;
 	uint8_t kind;
 	uint16_t qid;
+	bool taken; /* pooled tokens: in use by an interface */
 	int fd;
 	struct memif__socket *sock;
 	void *obj; /* struct memif__chan or struct memif__conn */
@@ -105,6 +106,7 @@ struct memif__queue {
 	uint16_t pub;
 	uint16_t next;
 	uint16_t peer; /* cached copy of the peer's index */
+	uint32_t rx_chain; /* buffers of an unfinished chain already returned */
 	uint16_t regions_num;
 	uint16_t buffer_size;
 	uint8_t log2;
@@ -170,7 +172,7 @@ struct memif__conn {
 
 	struct memif__queue *txq, *rxq;
 	uint16_t txq_num, rxq_num;
-	struct memif__fdh *irq_fdh;               /* MEMIF__MAX_QUEUES, one per rx queue */
+	struct memif__fdh **irq_fdh; /* MEMIF__MAX_QUEUES tokens from the socket's pool */
 	struct memif__stats *rx_stats, *tx_stats; /* MEMIF__MAX_QUEUES each */
 	bool rx_polling[MEMIF__MAX_QUEUES];       /* survives reconnects */
 
@@ -212,6 +214,10 @@ struct memif__socket {
 	uint16_t conns_num, conns_cap;
 	struct memif__chan **chans;
 	uint16_t chans_num;
+	/* Interrupt tokens outlive the interfaces that used them, so an event
+	 * still queued in the app's epoll batch never points to freed memory. */
+	struct memif__fdh **tokens;
+	uint32_t tokens_num;
 
 	memif_add_external_region_t *ext_add;
 	memif_get_external_region_addr_t *ext_get;
@@ -239,6 +245,9 @@ int memif__dispatch(struct memif__fdh *h, uint32_t events);
 int memif__events_init(struct memif__socket *s);
 void memif__events_fini(struct memif__socket *s);
 int memif__poll(struct memif__socket *s, int timeout);
+struct memif__fdh *memif__token_get(struct memif__socket *s);
+void memif__token_put(struct memif__socket *s, struct memif__fdh *h);
+void memif__tokens_free(struct memif__socket *s);
 
 /* socket.c */
 int memif__sock_addr(const char *path, struct sockaddr_un *sa, socklen_t *len);
@@ -248,7 +257,7 @@ int memif__sock_on_listener(struct memif__socket *s);
 void memif__sock_on_timer(struct memif__socket *s);
 int memif__sock_attach(struct memif__socket *s, struct memif__conn *c);
 void memif__sock_detach(struct memif__socket *s, struct memif__conn *c);
-struct memif__chan *memif__chan_get(struct memif__socket *s, int fd);
+int memif__chan_get(struct memif__socket *s, int fd, struct memif__chan **out);
 void memif__chan_put(struct memif__socket *s, struct memif__chan *ch);
 struct memif__conn *memif__sock_find(struct memif__socket *s, uint32_t id);
 

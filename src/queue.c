@@ -173,6 +173,12 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 	if (unlikely(got < 0))
 		return fault(q, "peer moved head beyond the ring");
 	avail = (uint16_t)got;
+	/* The app sized `bufs` by its own buffer_size: a slave offering
+	 * smaller buffers must not make a packet take many more than that.
+	 * One extra buffer covers a slave's headroom; beyond it the packet
+	 * does not fit (documented in memif_buffer_alloc). */
+	uint32_t most = (size ? (size + q->buffer_size - 1u) / q->buffer_size : 1) + 1;
+
 	for (p = 0; p < count; p++) {
 		uint16_t start_n = n, start_next = q->next;
 		uint32_t left = size;
@@ -182,7 +188,14 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 			memif_desc_t d;
 			memif_buffer_t *b;
 
-			if (avail == 0) {
+			if (avail == 0 && (uint32_t)(n - start_n) < most) {
+				/* The cached head ran out mid-packet: look again. */
+				got = master_tx_avail(q, UINT32_MAX);
+				if (unlikely(got < 0))
+					return fault(q, "peer moved head beyond the ring");
+				avail = (uint16_t)got;
+			}
+			if (avail == 0 || (uint32_t)(n - start_n) == most) {
 				/* Not enough room for the whole packet: do not start it. */
 				n = start_n;
 				q->next = start_next;
@@ -398,7 +411,7 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	if (unlikely(err))
 		return err;
 	ring = q->ring;
-	if (!q->polling) {
+	if (!memif__read_once(&q->polling)) {
 		/* Clear the pending interrupt for apps that watch the eventfd
 		 * themselves, unless on_interrupt's dispatcher just did. */
 		if (memif__read_once(&q->irq_drained))
@@ -465,6 +478,10 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 			n++;
 			if (d.flags & MEMIF_DESC_FLAG_NEXT) {
 				b->flags = MEMIF_BUFFER_FLAG_RX | MEMIF_BUFFER_FLAG_NEXT;
+				/* A chain can never hold more buffers than the ring. */
+				if (unlikely((whole ? 0 : q->rx_chain) + (uint32_t)(n - whole) >=
+					     q->ring_size))
+					return fault(q, "NEXT chain as long as the ring");
 			} else {
 				b->flags = MEMIF_BUFFER_FLAG_RX;
 				whole = n;
@@ -479,12 +496,13 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 		if (whole > 0) {
 			n = whole;
 			bytes = whole_bytes;
-		} else if (n == avail) {
-			if (avail == q->ring_size)
-				return fault(q, "NEXT chain as long as the ring");
-			n = 0;
+		} else if (n == avail && avail < count) {
+			n = 0; /* wait for the rest of the chain */
+			bytes = 0;
 		}
 	}
+	if (n)
+		q->rx_chain = whole == n ? 0 : q->rx_chain + (uint32_t)(n - whole);
 	q->next = (uint16_t)(q->next + n);
 	q->stats->packets += pkts;
 	q->stats->bytes += bytes;
@@ -543,7 +561,7 @@ int memif__queue_set_polling(struct memif__queue *q, bool polling)
 {
 	uint16_t fl = memif__read_once(&q->ring->flags);
 
-	q->polling = polling;
+	memif__write_once(&q->polling, polling);
 	fl = polling ? (uint16_t)(fl | MEMIF_RING_FLAG_MASK_INT) :
 		       (uint16_t)(fl & ~MEMIF_RING_FLAG_MASK_INT);
 	memif__write_once(&q->ring->flags, fl);
@@ -670,9 +688,11 @@ static void free_queues(struct memif__conn *c, struct memif__queue **qs, uint16_
 	for (i = 0; i < *num; i++) {
 		struct memif__queue *q = &(*qs)[i];
 
-		if (rx && c->irq_fdh[i].fd >= 0) {
-			memif__fd_del(c->sock, &c->irq_fdh[i]); /* closes int_fd */
-			q->int_fd = -1;
+		if (rx && c->irq_fdh[i]) {
+			if (c->irq_fdh[i]->fd >= 0)
+				q->int_fd = -1; /* the token owns it now */
+			memif__token_put(c->sock, c->irq_fdh[i]);
+			c->irq_fdh[i] = NULL;
 		}
 		memif__os_close(&q->int_fd);
 		memif__free(c->sock, q->slots);

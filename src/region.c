@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "atomic.h"
@@ -162,6 +163,20 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 		memif__conn_set_error(c, "region index %u above the limit", index);
 		return MEMIF__E(MEMIF_ERR_MAXREG);
 	}
+	/* Seal first, so the size checked below is the size it keeps: a peer
+	 * that could shrink the file under our mapping could crash us with
+	 * SIGBUS. Every known peer seals its memfds; MEMIF_ALLOW_UNSEALED=1 in
+	 * the environment accepts one that does not, at that risk. */
+	if (memif__os_seal_shrink(*fd) < 0) {
+		const char *allow = getenv("MEMIF_ALLOW_UNSEALED");
+
+		if (!allow || strcmp(allow, "1") != 0) {
+			memif__conn_set_error(c, "region %u cannot be sealed against shrinking",
+					      index);
+			return MEMIF__E(MEMIF_ERR_NO_SHMFD);
+		}
+		LOG_WARN("region %u: accepted unsealed (MEMIF_ALLOW_UNSEALED)", index);
+	}
 	err = memif__os_fd_size(*fd, &real);
 	if (err) {
 		memif__conn_set_error(c, "region %u: fd is not shared memory", index);
@@ -173,10 +188,6 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 				      index, (unsigned long long)size, (unsigned long long)real);
 		return MEMIF__E(MEMIF_ERR_MFMSG);
 	}
-	if (memif__os_seal_shrink(*fd) < 0)
-		LOG_WARN("region %u: cannot seal it against shrinking; a peer that shrinks it "
-			 "will crash us",
-			 index);
 	c->max_region = MEMIF__MAX_REGION;
 	err = add_region(c, size);
 	if (err < 0)

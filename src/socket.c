@@ -97,20 +97,25 @@ int memif__sock_listen(struct memif__socket *s)
 		if (err)
 			return err;
 	}
-	fd = memif__os_listen(&sa, len, 64);
+	fd = memif__os_bind(&sa, len);
 	if (fd < 0) {
-		LOG_ERR("cannot listen on %s: %s", s->path, strerror(-fd));
+		LOG_ERR("cannot bind %s: %s", s->path, strerror(-fd));
 		return fd == -EADDRINUSE ? MEMIF__E(MEMIF_ERR_ALREADY) : fd;
 	}
-	if (!abstract && s->perms_set) {
-		if (chmod(s->path, s->file_mode) < 0 ||
-		    ((s->file_uid != (uid_t)-1 || s->file_gid != (gid_t)-1) &&
-		     chown(s->path, s->file_uid, s->file_gid) < 0)) {
-			err = -errno;
-			memif__os_close(&fd);
+	/* Permissions before listen(): no peer can connect in between. */
+	if (!abstract && s->perms_set &&
+	    (chmod(s->path, s->file_mode) < 0 ||
+	     ((s->file_uid != (uid_t)-1 || s->file_gid != (gid_t)-1) &&
+	      chown(s->path, s->file_uid, s->file_gid) < 0)))
+		err = -errno;
+	if (!err)
+		err = memif__os_listen(fd, 64);
+	if (err) {
+		LOG_ERR("cannot listen on %s: %s", s->path, strerror(-err));
+		memif__os_close(&fd);
+		if (!abstract)
 			unlink(s->path);
-			return err;
-		}
+		return err;
 	}
 	err = memif__fd_add(s, &s->listener, fd);
 	if (err) {
@@ -125,6 +130,7 @@ int memif__sock_listen(struct memif__socket *s)
 
 void memif__sock_stop_listen(struct memif__socket *s)
 {
+	/* (also closes an inherited listener: called that way at socket deletion) */
 	if (s->listener.fd < 0)
 		return;
 	memif__fd_del(s, &s->listener);
@@ -144,10 +150,12 @@ static uint16_t pending_chans(const struct memif__socket *s)
 	return n;
 }
 
-struct memif__chan *memif__chan_get(struct memif__socket *s, int fd)
+/* Take a pooled channel for fd (which it owns from now on, even on failure). */
+int memif__chan_get(struct memif__socket *s, int fd, struct memif__chan **out)
 {
 	struct memif__chan *ch = NULL, **arr;
 	uint16_t i;
+	int err;
 
 	for (i = 0; i < s->chans_num; i++) {
 		if (!s->chans[i]->in_use) {
@@ -171,13 +179,15 @@ struct memif__chan *memif__chan_get(struct memif__socket *s, int fd)
 	memif__fdh_init(&ch->fdh, s, MEMIF__FD_CHAN, ch, 0);
 	ch->conn = NULL;
 	ch->deadline_ms = memif__os_now_ms() + MEMIF__HANDSHAKE_TIMEOUT_MS;
-	if (memif__fd_add(s, &ch->fdh, fd) < 0)
-		return NULL; /* fd closed by fd_add */
+	err = memif__fd_add(s, &ch->fdh, fd); /* closes fd on failure */
+	if (err)
+		return err;
 	ch->in_use = true;
-	return ch;
+	*out = ch;
+	return 0;
 err:
 	memif__os_close(&fd);
-	return NULL;
+	return MEMIF__E(MEMIF_ERR_NOMEM);
 }
 
 void memif__chan_put(struct memif__socket *s, struct memif__chan *ch)
@@ -192,7 +202,7 @@ void memif__chan_put(struct memif__socket *s, struct memif__chan *ch)
 int memif__sock_on_listener(struct memif__socket *s)
 {
 	struct memif__chan *ch;
-	int fd = memif__os_accept(s->listener.fd);
+	int err, fd = memif__os_accept(s->listener.fd);
 
 	if (fd < 0)
 		return fd == -EAGAIN ? 0 : fd;
@@ -203,9 +213,9 @@ int memif__sock_on_listener(struct memif__socket *s)
 		memif__os_close(&fd);
 		return 0;
 	}
-	ch = memif__chan_get(s, fd);
-	if (!ch)
-		return MEMIF__E(MEMIF_ERR_NOMEM);
+	err = memif__chan_get(s, fd, &ch);
+	if (err)
+		return err;
 	memif__conn_accepted(s, ch);
 	return 0;
 }
@@ -306,7 +316,9 @@ void memif__sock_detach(struct memif__socket *s, struct memif__conn *c)
 		for (i = 0; i < s->chans_num; i++)
 			if (s->chans[i]->in_use && !s->chans[i]->conn)
 				memif__chan_put(s, s->chans[i]);
-		memif__sock_stop_listen(s);
+		/* An inherited listener stays: the app gave it for the socket's life. */
+		if (!s->listener_external)
+			memif__sock_stop_listen(s);
 	}
 	if (s->conns_num == 0)
 		s->role = MEMIF__ROLE_NONE;
