@@ -21,12 +21,14 @@
  *   same interface from different threads at once.
  *
  * Callbacks
- *   on_control_fd_update runs inside memif_create_socket, memif_create,
- *   memif_delete, memif_request_connection, memif_control_fd_handler and
- *   memif_poll_event. on_connect, on_disconnect and on_interrupt run only
- *   inside memif_control_fd_handler and memif_poll_event (and on_disconnect
- *   also inside memif_delete of a connected interface), on the caller's
- *   thread. A call that fails never fires a callback later for its request.
+ *   on_control_fd_update runs inside memif_create_socket, memif_delete_socket,
+ *   memif_set_listener_fd, memif_create, memif_delete,
+ *   memif_request_connection and memif_control_fd_handler (never in self-poll
+ *   mode, which has no such callback). on_connect, on_disconnect and
+ *   on_interrupt run only inside memif_control_fd_handler and
+ *   memif_poll_event (and on_disconnect also inside memif_delete of a
+ *   connected interface), on the caller's thread. A call that fails never
+ *   fires a callback later for its request.
  */
 #ifndef LIBMEMIF_H
 #define LIBMEMIF_H
@@ -340,9 +342,10 @@ int memif_set_socket_file_perms(memif_socket_handle_t sock, mode_t mode, uid_t u
  * private_ctx:   given back to those callbacks.
  * A master starts listening (or joins its socket's listener); a slave tries
  * to connect at once and then on every timer tick until connected.
- * Returns SUCCESS, INVAL_ARG (bad args, socket role mismatch), ALREADY (a
- * live process listens on the path), ID (id already used on this socket),
- * FILE_NOT_SOCK, ACCES, NO_FILE, NOMEM, SYSCALL, CB_FDUPDATE.
+ * Returns SUCCESS, INVAL_ARG (bad args, socket role mismatch), MAX_RING
+ * (log2_ring_size above 14), ALREADY (a live process listens on the path),
+ * ID (id already used on this socket), FILE_NOT_SOCK, ACCES, NO_FILE, NOMEM,
+ * SYSCALL, CB_FDUPDATE.
  */
 int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
 		 memif_connection_update_t *on_connect, memif_connection_update_t *on_disconnect,
@@ -351,8 +354,9 @@ int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
 /*
  * Disconnect (DISCONNECT sent to the peer), release every fd, mapping and
  * allocation of the interface, and set *conn to NULL. Calls on_disconnect
- * if the link was up. Must not be called from inside a callback of the
- * same interface.
+ * if the link was up. Called from inside one of the interface's own
+ * callbacks, the interface is released when that callback's handler
+ * returns (its handle is invalid at once either way).
  */
 int memif_delete(memif_conn_handle_t *conn);
 
@@ -366,8 +370,9 @@ int memif_request_connection(memif_conn_handle_t conn);
 /*
  * The app's loop calls this with the private_ctx of a ready fd and the
  * events it saw (MEMIF_FD_EVENT_*). Runs the callbacks that result.
- * Returns SUCCESS, or the error of the handling (the interface is
- * disconnected on protocol errors; the error is informative only).
+ * Returns SUCCESS, or INVAL_ARG for a pointer that is no token of ours.
+ * A peer's protocol error is not an error of this call: it disconnects the
+ * interface, whose memif_get_details().error says why.
  */
 int memif_control_fd_handler(void *ptr, memif_fd_event_type_t events);
 
@@ -425,7 +430,9 @@ int memif_get_peer_credentials(memif_conn_handle_t conn, memif_peer_cred_t *cred
  * Reserve transmit buffers on queue `qid` for up to `count` packets of
  * `size` bytes each. A packet larger than one buffer takes consecutive
  * buffers, all but the last flagged MEMIF_BUFFER_FLAG_NEXT; `bufs` needs
- * room for all of them. *count_out counts buffers; each buffer's len is
+ * room for all of them: on a master, whose buffers are the slave's and may
+ * be smaller (headroom), a packet takes at most ceil(size / buffer_size) + 1
+ * buffers, so size `bufs` for that. *count_out counts buffers; each buffer's len is
  * preset to the bytes it is to carry (the app may lower it). A packet that
  * does not fit whole is not started; fewer packets than asked returns
  * NOBUF_RING. Buffers stay reserved until memif_tx_burst.
