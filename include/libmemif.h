@@ -430,9 +430,12 @@ int memif_get_peer_credentials(memif_conn_handle_t conn, memif_peer_cred_t *cred
  * Reserve transmit buffers on queue `qid` for up to `count` packets of
  * `size` bytes each. A packet larger than one buffer takes consecutive
  * buffers, all but the last flagged MEMIF_BUFFER_FLAG_NEXT; `bufs` needs
- * room for all of them: on a master, whose buffers are the slave's and may
- * be smaller (headroom), a packet takes at most ceil(size / buffer_size) + 1
- * buffers, so size `bufs` for that. *count_out counts buffers; each buffer's len is
+ * room for all of them. On a master the buffers are the slave's and may be
+ * smaller than buffer_size (headroom, or a peer configured with smaller
+ * buffers): a packet takes at most 2 * ceil(size / buffer_size) + 1 of
+ * them, so size `bufs` for that; a packet that would need more is not
+ * started and the call returns NOBUF (peer buffers too small), unlike
+ * NOBUF_RING (ring full for now). *count_out counts buffers; each buffer's len is
  * preset to the bytes it is to carry (the app may lower it). A packet that
  * does not fit whole is not started; fewer packets than asked returns
  * NOBUF_RING. Buffers stay reserved until memif_tx_burst.

@@ -169,15 +169,17 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 {
 	int got = master_tx_avail(q, count);
 	uint16_t avail, n = 0, p;
+	bool too_small = false;
 
 	if (unlikely(got < 0))
 		return fault(q, "peer moved head beyond the ring");
 	avail = (uint16_t)got;
-	/* The app sized `bufs` by its own buffer_size: a slave offering
-	 * smaller buffers must not make a packet take many more than that.
-	 * One extra buffer covers a slave's headroom; beyond it the packet
-	 * does not fit (documented in memif_buffer_alloc). */
-	uint32_t most = (size ? (size + q->buffer_size - 1u) / q->buffer_size : 1) + 1;
+	/* The app sized `bufs` by its own buffer_size: a slave offering tiny
+	 * buffers must not make a packet take arbitrarily many. Twice ours
+	 * plus one covers headroom and peers with half-size buffers (DPDK or
+	 * VPP with 1024); beyond it the packet is refused with NOBUF
+	 * (documented in memif_buffer_alloc). */
+	uint32_t most = 2 * (size ? (size + q->buffer_size - 1u) / q->buffer_size : 1) + 1;
 
 	for (p = 0; p < count; p++) {
 		uint16_t start_n = n, start_next = q->next;
@@ -197,6 +199,7 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 			}
 			if (avail == 0 || (uint32_t)(n - start_n) == most) {
 				/* Not enough room for the whole packet: do not start it. */
+				too_small = avail != 0;
 				n = start_n;
 				q->next = start_next;
 				goto out;
@@ -220,7 +223,7 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 out:
 	*count_out = n;
 	*pkts = p;
-	return 0;
+	return too_small ? MEMIF_ERR_NOBUF : 0;
 }
 
 MEMIF_EXPORT int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
@@ -242,11 +245,11 @@ MEMIF_EXPORT int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memi
 		err = alloc_master(q, bufs, count, count_out, size, &pkts);
 	else
 		err = alloc_slave(q, bufs, count, count_out, size, &pkts);
-	if (unlikely(err))
+	if (unlikely(err && err != MEMIF_ERR_NOBUF))
 		return err;
 	if (pkts < count) {
 		q->stats->no_buf += (uint64_t)(count - pkts);
-		return MEMIF_ERR_NOBUF_RING;
+		return err ? err : MEMIF_ERR_NOBUF_RING;
 	}
 	return MEMIF_ERR_SUCCESS;
 }

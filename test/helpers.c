@@ -335,13 +335,13 @@ int t_loop_fd_update(memif_fd_event_t fde, void *private_ctx)
 	return 0;
 }
 
-int t_loop_run_once(struct t_loop *l, int timeout_ms)
+static int loop_run(struct t_loop *l, int timeout_ms, int max)
 {
 	struct epoll_event evs[32];
 	int n, handled = 0;
 
 	do {
-		n = epoll_wait(l->epfd, evs, 32, timeout_ms);
+		n = epoll_wait(l->epfd, evs, max, timeout_ms);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -373,6 +373,16 @@ int t_loop_run_once(struct t_loop *l, int timeout_ms)
 		handled++;
 	}
 	return handled;
+}
+
+int t_loop_run_once(struct t_loop *l, int timeout_ms)
+{
+	return loop_run(l, timeout_ms, 32);
+}
+
+int t_loop_run_one(struct t_loop *l, int timeout_ms)
+{
+	return loop_run(l, timeout_ms, 1);
 }
 
 bool t_loop_step(struct t_loop *l, int64_t deadline)
@@ -720,6 +730,15 @@ int t_ep_create(struct t_ep *ep, memif_conn_args_t *a)
 {
 	ep->sock = a->socket;
 	return memif_create(&ep->conn, a, t_on_connect, t_on_disconnect, t_on_interrupt, ep);
+}
+
+memif_ring_details_t *t_ring_details_new(uint16_t ndesc)
+{
+	memif_ring_details_t *rd =
+		calloc(1, sizeof(*rd) + (size_t)ndesc * sizeof(memif_desc_details_t));
+
+	ck_assert_ptr_nonnull(rd);
+	return rd;
 }
 
 int t_details(memif_conn_handle_t conn, memif_details_t *md, char *buf, size_t len)

@@ -111,6 +111,8 @@ int t_loop_fd_update(memif_fd_event_t fde, void *private_ctx);
 bool t_loop_watches(const struct t_loop *l, int fd);
 /* Wait up to timeout_ms once and dispatch; returns events handled or -errno. */
 int t_loop_run_once(struct t_loop *l, int timeout_ms);
+/* Same, for at most one ready fd: to stop a handshake at a chosen step. */
+int t_loop_run_one(struct t_loop *l, int timeout_ms);
 /*
  * Run the loop until pred(arg) is true or timeout_ms passed; pred is
  * evaluated at least every 10 ms and may have side effects (e.g. send).
@@ -245,6 +247,9 @@ void t_conn_args(memif_conn_args_t *a, memif_socket_handle_t sock, bool master, 
 		 const char *if_name);
 /* memif_create with the t_on_* callbacks and ep as private_ctx. */
 int t_ep_create(struct t_ep *ep, memif_conn_args_t *a);
+
+/* A ring details buffer with room for ndesc descriptors (free() it). */
+memif_ring_details_t *t_ring_details_new(uint16_t ndesc);
 
 /* Details of an interface into a caller buffer; returns memif_get_details' code. */
 int t_details(memif_conn_handle_t conn, memif_details_t *md, char *buf, size_t len);

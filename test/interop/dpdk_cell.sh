@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# dpdk_cell.sh - one cell of the interop matrix: memif_peer (our library)
+# against DPDK testpmd's net_memif in macswap (echo) mode.
+#
+#   our slave  <-> testpmd role=server (started first)
+#   our master <-> testpmd role=client (started after we listen: the DPDK
+#                  client connects only when its port starts, no retry)
+#
+# Scenarios:
+#   echo       frames of every size on every queue come back intact
+#   refused    the peer has another secret: refused, and ours says why
+#   reconnect  testpmd is killed (SIGKILL) mid-traffic; ours reports the
+#              disconnect and releases the connection; a new testpmd starts;
+#              ours reconnects (slave) or accepts it (master); traffic again
+#
+# Exit: 0 pass, 1 fail, 77 skipped (no dpdk-testpmd), 2 usage.
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=common.sh
+. "$here/common.sh"
+
+parse_args "$@"
+find_testpmd
+setup_work
+
+if [ "$ROLE" = slave ]; then DPDK_ROLE=server; else DPDK_ROLE=client; fi
+echo "cell: dpdk scenario=$SCENARIO ours=$ROLE testpmd=$DPDK_ROLE socket=$SOCKKIND($SOCK_PATH)" \
+	"mode=$MODE queues=$QUEUES sizes=$SIZES count=$COUNT secret='${SECRET}' peer-secret='${PEER_SECRET}'"
+
+OURS_LOG="$WORK/ours.log"
+rc=1
+
+fail() {
+	echo "FAIL: $*"
+	[ -f "$OURS_LOG" ] && show_log "memif_peer" "$OURS_LOG" 200
+	for f in "$WORK"/testpmd-*.log; do [ -f "$f" ] && show_testpmd_log "$f"; done
+	exit 1
+}
+
+# Start the listening side, then the connecting side.
+# $1: extra memif_peer options; $2: testpmd tag
+start_pair() {
+	local extra=$1 tag=$2
+	peer_args "$ROLE" "$MODE" "$SECRET" "$BUFSIZE"
+	OURS_ARGS=("${PEER_ARGS[@]}")
+	if [ "$ROLE" = slave ]; then
+		start_testpmd server "$tag" "$PEER_SECRET"
+		wait_for_listener "$LISTEN_NAME" 20 || fail "testpmd did not listen on $LISTEN_NAME"
+		wait_testpmd_started 20 || fail "testpmd did not start forwarding"
+		# shellcheck disable=SC2086
+		start_peer "$OURS_LOG" "${OURS_ARGS[@]}" $extra
+		OURS_PID=$LAST_PID
+	else
+		# shellcheck disable=SC2086
+		start_peer "$OURS_LOG" "${OURS_ARGS[@]}" $extra
+		OURS_PID=$LAST_PID
+		wait_for_listener "$LISTEN_NAME" 10 || fail "memif_peer did not listen on $LISTEN_NAME"
+		start_testpmd client "$tag" "$PEER_SECRET"
+	fi
+}
+
+case "$SCENARIO" in
+echo)
+	start_pair "" 1
+	wait_pid "$OURS_PID" $((TIMEOUT + 10))
+	rc=$WAIT_RC
+	;;
+refused)
+	start_pair "--expect-refused --timeout 15" 1
+	wait_pid "$OURS_PID" 25
+	rc=$WAIT_RC
+	echo "testpmd's view:"
+	grep -E 'memif_msg|memif_disconnect|Disconnected' "$TESTPMD_LOG" | head -n 8
+	;;
+reconnect)
+	start_pair "--reconnect-test" 1
+	wait_for_line "$OURS_LOG" 'EVENT traffic-running' 25 "$OURS_PID" ||
+		fail "no traffic before the link loss"
+	victim=$(testpmd_child "$TESTPMD_PID")
+	[ -n "$victim" ] || fail "cannot find the testpmd process under pid $TESTPMD_PID"
+	echo "killing testpmd (pid $victim) with SIGKILL mid-traffic"
+	kill -KILL "$victim"
+	wait_pid "$TESTPMD_PID" 5
+	rm -rf "/var/run/dpdk/${PREFIXES[0]}"
+	wait_for_line "$OURS_LOG" 'EVENT released' 15 "$OURS_PID" ||
+		fail "our side did not report the disconnect and release the connection"
+	if [ "$DPDK_ROLE" = server ] && [ "$SOCKKIND" = fs ] && [ -S "$SOCK_PATH" ]; then
+		# A SIGKILLed server leaves its socket file behind, and a new
+		# net_memif server fails on it ("Address already in use"): it does
+		# not remove stale files. Remove it, as an operator would.
+		echo "note: the killed testpmd left its socket file $SOCK_PATH: removing it"
+		rm -f "$SOCK_PATH"
+	fi
+	echo "starting a new testpmd ($DPDK_ROLE)"
+	if [ "$DPDK_ROLE" = server ]; then
+		start_testpmd server 2 "$PEER_SECRET"
+	else
+		start_testpmd client 2 "$PEER_SECRET"
+	fi
+	wait_pid "$OURS_PID" $((TIMEOUT + 10))
+	rc=$WAIT_RC
+	;;
+esac
+
+cat "$OURS_LOG"
+# Stop testpmd cleanly so that it prints its totals.
+if [ -n "${TESTPMD_PID:-}" ] && kill -0 "$TESTPMD_PID" 2>/dev/null; then
+	stop_pid "$TESTPMD_PID"
+	# Its final totals read 0 once the link is down (net_memif resets its
+	# counters on disconnect): show the last periodic (1 s) sample instead.
+	echo "testpmd ($(basename "$TESTPMD_LOG")) last periodic statistics:"
+	grep -E '^\s*(RX|TX)-packets: [0-9]+ +(RX-missed|TX-errors)' "$TESTPMD_LOG" | tail -n 2
+fi
+if [ "$rc" = 3 ] && [ "$ALLOW_PEER_BUG" = 1 ]; then
+	echo "PASS WITH PEER BUG: every frame came back intact, but the peer glued frames" \
+		"together with stale NEXT flags (see the PEER BUG lines). This cell tolerates" \
+		"that known bug (--allow-peer-bug) to prove we survive it; any other damage fails."
+	exit 0
+fi
+if [ "$rc" != 0 ]; then
+	[ "$rc" = 124 ] && echo "memif_peer did not finish in time"
+	[ "$rc" = 3 ] && echo "FAIL: PEER BUG (stale NEXT flags) is the only damage seen"
+	for f in "$WORK"/testpmd-*.log; do [ -f "$f" ] && show_testpmd_log "$f"; done
+	echo "FAIL (memif_peer exit status $rc)"
+	exit 1
+fi
+if [ "$SCENARIO" != refused ] && grep -q 'PEER BUG' "$OURS_LOG"; then
+	echo "FAIL: peer bug observed (see PEER BUG lines)"
+	exit 1
+fi
+echo "PASS"
+exit 0
