@@ -2,7 +2,7 @@
 # scripts/test.sh - THE test command of libmemif: installs what is missing
 # (Debian 12, as root), then builds and tests in three stages:
 #
-#   main   build/       gcc, -O2 -g, warnings as errors   ctest: every test
+#   main   build/       gcc, -O2 -g, warnings as errors   ctest: every test (docs included)
 #   asan   build-asan/  gcc, ASan + UBSan                 ctest -LE 'build|interop|bench'
 #   tsan   build-tsan/  clang, TSan                       ctest -L tsan
 #
@@ -29,9 +29,11 @@ log() { printf '\n=== %s\n' "$*"; }
 
 # Debian package names. The DPDK ones give test/interop its real peer
 # (dpdk-testpmd with the memif driver); without them those tests skip.
+# python3 writes the man pages, man-db checks them, dpkg-dev computes the
+# .deb's Depends (tests labelled build and docs).
 packages=(
 	cmake make gcc g++ clang pkg-config check libsubunit-dev binutils
-	iproute2 iputils-ping valgrind
+	iproute2 iputils-ping valgrind python3 man-db dpkg-dev
 	dpdk-dev librte-net-memif23 librte-mempool-ring23
 )
 

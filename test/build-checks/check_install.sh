@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # Usage: check_install.sh BUILD_DIR TEST_BUILD_CHECKS_DIR C_COMPILER [SANITIZERS]
 #
-# Installs the build tree into a temporary prefix (cmake --install), then
-# builds install_smoke.c against it twice, as a user would:
-#   1. with `pkg-config --cflags --libs libmemif` (PKG_CONFIG_PATH -> prefix),
-#   2. as a downstream CMake project using find_package(memif) + memif::memif,
-# runs both, checks they load the installed library, and finally checks that
-# cmake/uninstall.cmake removes every installed file.
+# Installs the build tree into a temporary prefix (cmake --install), checks
+# the files are there, runs the downstream build test against it
+# (downstream.sh: pkg-config and find_package(memif) builds, man pages), and
+# finally checks that the uninstall target removes every installed file.
 # The build tree's own install_manifest.txt is preserved.
 set -euo pipefail
 
@@ -14,7 +12,6 @@ build=$(cd "${1:?build dir}" && pwd)
 here=$(cd "${2:?test/build-checks dir}" && pwd)
 cc=${3:-cc}
 sanitize=${4:-}
-top=$(cd "$here/../.." && pwd)
 
 if [ -n "$sanitize" ]; then
 	# A sanitized libmemif.so needs the sanitizer runtime in every program
@@ -68,48 +65,21 @@ libdir=$(dirname "$libso")
 cfg=$(find "$prefix" -name memifConfig.cmake -print -quit)
 [ -n "$cfg" ] || { echo "memifConfig.cmake was not installed"; exit 1; }
 
-# The program must load the library from the prefix, not some other copy.
-check_loads_prefix() {
-	local exe=$1 where
-	where=$(LD_LIBRARY_PATH=${2:-} ldd "$exe" | awk '/libmemif\.so/ { print $3 }')
-	case "$where" in
-	"$prefix"/*) ;;
-	*)
-		echo "$exe loads libmemif from '$where', not from $prefix"
-		exit 1
-		;;
-	esac
-}
-
-step "pkg-config build"
-pcdir=$(dirname "$pc")
-export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-version=$(pkg-config --modversion libmemif)
-[ "$version" = "4.0.0" ] || { echo "pkg-config reports version '$version'"; exit 1; }
-flags=$(pkg-config --cflags --libs libmemif)
-echo "pkg-config --cflags --libs libmemif: $flags"
-# shellcheck disable=SC2086 # word splitting of the flags is intended
-"$cc" -std=c11 -Wall -Wextra -Werror "$here/install_smoke.c" -o "$tmp/smoke_pkgconfig" $flags
-check_loads_prefix "$tmp/smoke_pkgconfig" "$libdir"
-LD_LIBRARY_PATH="$libdir" "$tmp/smoke_pkgconfig"
-
-step "find_package(memif) build"
-if ! cmake -S "$here/downstream" -B "$tmp/downstream" -DCMAKE_PREFIX_PATH="$prefix" \
-	-DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Release >"$tmp/downstream.log" 2>&1 ||
-	! cmake --build "$tmp/downstream" >>"$tmp/downstream.log" 2>&1; then
-	cat "$tmp/downstream.log"
-	exit 1
-fi
-# CMake gives the program an RPATH to the imported library: no LD_LIBRARY_PATH.
-check_loads_prefix "$tmp/downstream/install_smoke"
-"$tmp/downstream/install_smoke"
+step "downstream builds"
+man_opt=()
+[ -f "$build/man/man7/libmemif.7" ] || man_opt=(--no-man)
+bash "$here/downstream.sh" "$prefix" "$cc" "${man_opt[@]}"
 
 step "uninstall"
-cmake -DMANIFEST="$manifest" -P "$top/cmake/uninstall.cmake" >"$tmp/uninstall.log" || {
+# The real target, as the docs say: cmake --build build --target uninstall.
+cmake --build "$build" --target uninstall >"$tmp/uninstall.log" || {
 	cat "$tmp/uninstall.log"
 	exit 1
 }
 left=$(find "$prefix" \( -type f -o -type l \) | head -5)
 [ -z "$left" ] || { echo "uninstall left files behind:"; echo "$left"; exit 1; }
+for d in lib/cmake/memif share/doc/libmemif; do
+	[ ! -e "$prefix/$d" ] || { echo "uninstall left the directory $d behind"; exit 1; }
+done
 
-echo "ok: install, pkg-config build, find_package build and uninstall all work"
+echo "ok: install, downstream builds (pkg-config, find_package, man) and uninstall all work"
