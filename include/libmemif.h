@@ -404,12 +404,17 @@ int memif_get_tx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd
 int memif_get_rx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd, uint16_t qid,
 			      uint16_t ndesc);
 
-/* The interrupt eventfd of receive queue `qid`. */
+/*
+ * The interrupt eventfd of receive queue `qid`, in *fd (-1 on error). The
+ * library still owns it: do not close it. Returns SUCCESS, INVAL_ARG,
+ * NOCONN (link down), QID.
+ */
 int memif_get_queue_efd(memif_conn_handle_t conn, uint16_t qid, int *fd);
 
 /*
  * Interrupt or polling mode for receive queue `qid`. Polling sets the
- * ring's MASK_INT flag so the peer stops signalling.
+ * ring's MASK_INT flag so the peer stops signalling. The mode is kept
+ * across reconnects. Returns SUCCESS, INVAL_ARG, NOCONN (link down), QID.
  */
 int memif_set_rx_mode(memif_conn_handle_t conn, memif_rx_mode_t rx_mode, uint16_t qid);
 
@@ -431,7 +436,7 @@ int memif_get_peer_credentials(memif_conn_handle_t conn, memif_peer_cred_t *cred
  * `size` bytes each. A packet larger than one buffer takes consecutive
  * buffers, all but the last flagged MEMIF_BUFFER_FLAG_NEXT; `bufs` needs
  * room for all of them. On a master the buffers are the slave's and may be
- * smaller than buffer_size (headroom, or a peer configured with smaller
+ * smaller than the master's own buffer_size (headroom, or a peer with smaller
  * buffers): a packet takes at most 2 * ceil(size / buffer_size) + 1 of
  * them, so size `bufs` for that; a packet that would need more is not
  * started and the call returns NOBUF (peer buffers too small), unlike
