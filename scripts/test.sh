@@ -20,7 +20,7 @@ exec </dev/null
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-stages=${MEMIF_TEST_STAGES:-main asan tsan}
+stages=${MEMIF_TEST_STAGES:-main asan tsan fuzz}
 jobs=${MEMIF_JOBS:-2}
 
 log() { printf '\n=== %s\n' "$*"; }
@@ -174,8 +174,16 @@ for stage in $stages; do
 			-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
 			-DMEMIF_SANITIZE=thread -DMEMIF_BUILD_EXAMPLES=OFF
 		;;
+	fuzz)
+		# Bounded libFuzzer runs (MEMIF_FUZZ_SECONDS per target) plus a
+		# regression pass over the seed corpora; see docs/fuzzing.md.
+		run_stage fuzz build-fuzz clang clang++ "-L fuzz" \
+			-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
+			-DMEMIF_FUZZ=ON -DMEMIF_FUZZ_SECONDS="${MEMIF_FUZZ_SECONDS:-60}" \
+			-DMEMIF_BUILD_EXAMPLES=OFF -DMEMIF_BUILD_BENCH=OFF
+		;;
 	*)
-		echo "unknown stage '$stage' (known: main asan tsan)" >&2
+		echo "unknown stage '$stage' (known: main asan tsan fuzz)" >&2
 		summary+=("$stage: unknown stage")
 		total_fail=$((total_fail + 1))
 		;;

@@ -343,7 +343,7 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 									    0;
 
 			if (unlikely(b->desc_index != slot || b->ring != ring || b->len > bsize))
-				return MEMIF_ERR_INVAL_ARG;
+				goto inval;
 			ring->desc[slot] =
 				(memif_desc_t){ .flags = fl,
 						.region = breg,
@@ -366,7 +366,7 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 
 			if (unlikely(b->desc_index != slot || b->ring != ring ||
 				     b->len > slots[slot].cap))
-				return MEMIF_ERR_INVAL_ARG;
+				goto inval;
 			if (!master) { /* a master never moves the slave's buffers */
 				d->region = slots[slot].region;
 				d->offset = slots[slot].offset;
@@ -396,6 +396,10 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	if (!(memif__read_once(&ring->flags) & MEMIF_RING_FLAG_MASK_INT))
 		memif__irq_kick(q->int_fd);
 	return MEMIF_ERR_SUCCESS;
+
+inval:
+	q->next = q->pub; /* as documented: reservations not sent are released */
+	return MEMIF_ERR_INVAL_ARG;
 }
 
 MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,

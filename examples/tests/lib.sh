@@ -85,9 +85,9 @@ t_bg() {
 	shift 2
 	local stdin=${T_STDIN:-/dev/null}
 	if [ "$stdin" = closed ]; then
-		timeout -k 5 "$secs" "$@" >"$T_DIR/$name.log" 2>&1 <&- &
+		timeout -k 30 "$secs" "$@" >"$T_DIR/$name.log" 2>&1 <&- &
 	else
-		timeout -k 5 "$secs" "$@" >"$T_DIR/$name.log" 2>&1 <"$stdin" &
+		timeout -k 30 "$secs" "$@" >"$T_DIR/$name.log" 2>&1 <"$stdin" &
 	fi
 	T_BG_PID=$!
 	T_PIDS+=("$T_BG_PID")

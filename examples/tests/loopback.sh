@@ -10,7 +10,7 @@ t_need_programs "$LOOPBACK"
 run() {
 	local name=$1 rc=0
 	shift
-	timeout -k 5 60 "$LOOPBACK" -t 30 "$@" >"$T_DIR/$name.log" 2>&1 </dev/null || rc=$?
+	timeout -k 30 60 "$LOOPBACK" -t 30 "$@" >"$T_DIR/$name.log" 2>&1 </dev/null || rc=$?
 	[ "$rc" -eq 0 ] || t_fail "memif-loopback $* exited with $rc"
 	t_expect_log "$T_DIR/$name.log" ' 0 errors, '
 	t_log "$name: $(grep -E '^memif-loopback: ' "$T_DIR/$name.log")"

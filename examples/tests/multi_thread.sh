@@ -36,7 +36,7 @@ if [ "$echo_role" = master ]; then
 	echo_pid=$T_BG_PID
 	t_wait_log "$T_DIR/echo.log" '^memif-mt: echo ' 10
 	rc=0
-	timeout -k 5 60 "${gen[@]}" >"$T_DIR/generator.log" 2>&1 </dev/null || rc=$?
+	timeout -k 30 60 "${gen[@]}" >"$T_DIR/generator.log" 2>&1 </dev/null || rc=$?
 else
 	# The generator listens first, so the slave echo connects at once.
 	t_bg generator 60 "${gen[@]}"

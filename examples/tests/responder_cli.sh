@@ -29,7 +29,7 @@ cmd() {
 
 # ping_ok TARGET COUNT / ping_fails TARGET COUNT: run a pinger to completion.
 ping_run() {
-	timeout -k 5 40 "$PINGER" --slave -S "$sock" -a 192.0.2.2 -t "$1" -c "$2" -i 0.05 -W 1 \
+	timeout -k 30 40 "$PINGER" --slave -S "$sock" -a 192.0.2.2 -t "$1" -c "$2" -i 0.05 -W 1 \
 		--connect-timeout "${3:-10}" >"$T_DIR/pinger.log" 2>&1 </dev/null
 }
 ping_ok() {

@@ -82,7 +82,7 @@ if [ "$resp_role" = master ]; then
 	for ((i = 0; i < ifaces; i++)); do
 		rc=0
 		# shellcheck disable=SC2046 # word splitting of the argument list is wanted
-		timeout -k 5 40 "$PINGER" $(pinger_args "$i") >"$T_DIR/pinger$i.log" 2>&1 </dev/null ||
+		timeout -k 30 40 "$PINGER" $(pinger_args "$i") >"$T_DIR/pinger$i.log" 2>&1 </dev/null ||
 			rc=$?
 		[ "$rc" -eq 0 ] || t_fail "pinger $i exited with $rc"
 		check_pinger_log "$T_DIR/pinger$i.log"

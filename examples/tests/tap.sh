@@ -44,7 +44,7 @@ in_ns ip addr add 192.0.2.2/24 dev mtap0
 in_ns ip link set mtap0 up
 
 rc=0
-in_ns timeout -k 5 30 ping -c 3 -i 0.2 -W 2 192.0.2.1 >"$T_DIR/ping.log" 2>&1 </dev/null || rc=$?
+in_ns timeout -k 30 30 ping -c 3 -i 0.2 -W 2 192.0.2.1 >"$T_DIR/ping.log" 2>&1 </dev/null || rc=$?
 [ "$rc" -eq 0 ] || t_fail "kernel ping through the TAP device exited with $rc"
 t_expect_log "$T_DIR/ping.log" '3 packets transmitted, 3 received'
 t_log "$(grep -E 'packets transmitted' "$T_DIR/ping.log")"
@@ -52,7 +52,7 @@ t_log "$(grep -E 'packets transmitted' "$T_DIR/ping.log")"
 # A bigger ping, still within the TAP device's 1500-byte MTU (the kernel
 # would fragment a larger one, and the responder ignores fragments).
 rc=0
-in_ns timeout -k 5 30 ping -c 2 -i 0.2 -W 2 -s 1400 192.0.2.1 >"$T_DIR/ping-big.log" 2>&1 \
+in_ns timeout -k 30 30 ping -c 2 -i 0.2 -W 2 -s 1400 192.0.2.1 >"$T_DIR/ping-big.log" 2>&1 \
 	</dev/null || rc=$?
 [ "$rc" -eq 0 ] || t_fail "kernel ping with 1400-byte payload exited with $rc"
 

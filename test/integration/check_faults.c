@@ -43,12 +43,20 @@
 
 /* ---- the interposer --------------------------------------------------------- */
 
-enum fi_fn { FI_MEMFD, FI_MMAP, FI_SENDMSG, FI_EVENTFD, FI_TIMERFD, FI_ACCEPT4, FI_N };
+enum fi_fn {
+	FI_MEMFD,
+	FI_MMAP,
+	FI_SENDMSG,
+	FI_EVENTFD,
+	FI_TIMERFD,
+	FI_ACCEPT4,
+	FI_N
+};
 
 struct fi_point {
 	const char *name;
 	void *real;
-	int nth;   /* fail calls nth .. nth + times - 1 (1-based); 0: never */
+	int nth; /* fail calls nth .. nth + times - 1 (1-based); 0: never */
 	int times;
 	int err;
 	int calls; /* calls from libmemif since the last fi_reset */
@@ -56,8 +64,8 @@ struct fi_point {
 };
 
 static struct fi_point fi[FI_N] = {
-	[FI_MEMFD] = { .name = "memfd_create" },   [FI_MMAP] = { .name = "mmap" },
-	[FI_SENDMSG] = { .name = "sendmsg" },      [FI_EVENTFD] = { .name = "eventfd" },
+	[FI_MEMFD] = { .name = "memfd_create" },     [FI_MMAP] = { .name = "mmap" },
+	[FI_SENDMSG] = { .name = "sendmsg" },        [FI_EVENTFD] = { .name = "eventfd" },
 	[FI_TIMERFD] = { .name = "timerfd_create" }, [FI_ACCEPT4] = { .name = "accept4" },
 };
 
@@ -285,8 +293,9 @@ static void fx_exchange(struct fx *f)
 static void fx_wait_up(struct fx *f)
 {
 	T_LOOP_UNTIL(&f->p.loop, f->p.m.up && f->p.s.up, UP_MS);
-	ck_assert_msg(f->p.m.up && f->p.s.up, "no link after the fault cleared (master %d, slave %d)",
-		      f->p.m.up, f->p.s.up);
+	ck_assert_msg(f->p.m.up && f->p.s.up,
+		      "no link after the fault cleared (master %d, slave %d)", f->p.m.up,
+		      f->p.s.up);
 	ck_assert_int_eq(f->p.m.refill_err + f->p.s.refill_err, 0);
 	fx_exchange(f);
 }

@@ -207,7 +207,8 @@ static void traffic(struct soak *k, unsigned long cycle)
 	T_LOOP_UNTIL(&k->p.loop, mr->packets - m0 == 32 && sr->packets - s0 == 32, UP_MS);
 	ck_assert_msg(mr->packets - m0 == 32 && sr->packets - s0 == 32,
 		      "cycle %lu: %llu and %llu of 32 frames arrived", cycle,
-		      (unsigned long long)(mr->packets - m0), (unsigned long long)(sr->packets - s0));
+		      (unsigned long long)(mr->packets - m0),
+		      (unsigned long long)(sr->packets - s0));
 	ck_assert_uint_eq(mr->bad + sr->bad + mr->out_of_order + sr->out_of_order, 0);
 }
 
@@ -272,16 +273,17 @@ START_TEST(test_soak)
 			ck_assert_msg(s->fds == smp[0].fds,
 				      "cycle %lu: %d fds open with the link up, %d at the start", c,
 				      s->fds, smp[0].fds);
-			ck_assert_msg(s->memfd_maps == smp[0].memfd_maps,
-				      "cycle %lu: %d memfd mappings with the link up, %d at the start",
-				      c, s->memfd_maps, smp[0].memfd_maps);
+			ck_assert_msg(
+				s->memfd_maps == smp[0].memfd_maps,
+				"cycle %lu: %d memfd mappings with the link up, %d at the start", c,
+				s->memfd_maps, smp[0].memfd_maps);
 			grew += s->rss_kb > smp[cp - 1].rss_kb;
 			next_cp += step;
 		}
 	}
 	printf("soak: %lu cycles in %lld ms (%.0f cycles/s); %lu links up, %lu down\n", cycles,
-	       (long long)(t_now_ms() - t0),
-	       cycles * 1000.0 / (double)(t_now_ms() - t0 + 1), k.ups, k.downs);
+	       (long long)(t_now_ms() - t0), cycles * 1000.0 / (double)(t_now_ms() - t0 + 1), k.ups,
+	       k.downs);
 	print_sample("end", &smp[cp]);
 	fflush(stdout);
 
@@ -305,8 +307,8 @@ START_TEST(test_soak)
 	if (judge_vsize) {
 		long vsz = smp[cp].vsize_kb - smp[0].vsize_kb;
 
-		ck_assert_msg(vsz <= VSIZE_ALLOWANCE_KB, "VmSize grew by %ld kB over %lu cycles", vsz,
-			      cycles);
+		ck_assert_msg(vsz <= VSIZE_ALLOWANCE_KB, "VmSize grew by %ld kB over %lu cycles",
+			      vsz, cycles);
 	}
 
 	t_pair_close(&k.p);
