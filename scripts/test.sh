@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # scripts/test.sh - THE test command of libmemif: installs what is missing
-# (Debian 12, as root), then builds and tests in three stages:
+# (Debian 12, as root), then builds and tests in four stages:
 #
 #   main   build/       gcc, -O2 -g, warnings as errors   ctest: every test (docs included)
 #   asan   build-asan/  gcc, ASan + UBSan                 ctest -LE 'build|interop|bench'
 #   tsan   build-tsan/  clang, TSan                       ctest -L tsan
+#   fuzz   build-fuzz/  clang, libFuzzer + ASan + UBSan   ctest -L fuzz (60 s per target)
 #
 # and ends with one line "N passed, N failed, N skipped" summed over the stages.
 # Exits non-zero if any stage fails to configure or build, or any test fails.
 #
 # Environment:
-#   MEMIF_TEST_STAGES     stages to run, default "main asan tsan"
+#   MEMIF_TEST_STAGES     stages to run, default "main asan tsan fuzz"
 #   MEMIF_JOBS            parallel build jobs, default 2
 #   CTEST_PARALLEL_LEVEL  parallel tests (ctest's own variable), default serial
 #   MEMIF_NO_INSTALL=1    never run apt-get, only check what is there
