@@ -437,6 +437,42 @@ START_TEST(test_master_before_init)
 }
 END_TEST
 
+/*
+ * A peer that stops reading its socket: it sends ADD_REGION after ADD_REGION
+ * (each a valid memfd) and never reads one ACK. Our side must neither block
+ * nor grow without bound: it ends the connection, either when its sends
+ * would block or at the region limit, and reports why.
+ */
+START_TEST(test_master_peer_stops_reading)
+{
+	struct env e;
+	struct h_slave hs;
+	memif_msg_t m;
+	int rfd;
+
+	env_init(&e, "m-no-read", true);
+	env_start(&e);
+	hs_start(&e, &hs, H_SL_INIT);
+	rfd = h_memfd(4096, true);
+	ck_assert_int_ge(rfd, 0);
+	for (uint16_t i = 0; i <= 256; i++) {
+		h_msg_add_region(&m, i, 4096);
+		if (h_send_msg(hs.fd, &m, rfd) != 0)
+			break; /* our side already closed the channel */
+		env_pump(&e);
+	}
+	close(rfd);
+	ck_assert_msg(h_wait_eof(hs.fd, WAIT_MS, &e.pump),
+		      "the library kept a channel whose peer never reads");
+	ck_assert_int_eq(e.ours.n_connect, 0);
+	assert_our_error(&e, NULL);
+	h_slave_fini(&hs);
+	assert_no_leak(&e);
+	good_peer(&e);
+	env_fini(&e);
+}
+END_TEST
+
 /* ==== our master: INIT fields ================================================================ */
 
 START_TEST(test_master_init_fields)
@@ -1921,6 +1957,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_master_same_id_twice);
 	tcase_add_loop_test(tc, test_master_after_init, 0, 17);
 	tcase_add_loop_test(tc, test_master_regions, 0, 8);
+	tcase_add_test(tc, test_master_peer_stops_reading);
 	tcase_add_loop_test(tc, test_master_rings, 0, 14);
 	tcase_add_loop_test(tc, test_master_region_shrunk, 0, 4);
 	tcase_add_loop_test(tc, test_master_after_connect, 0, 6);
