@@ -235,6 +235,35 @@ START_TEST(test_max_ring)
 }
 END_TEST
 
+/*
+ * Buffers that do not fit one region: 2^14 slots of 65535 bytes are about
+ * 1 GiB per ring, so the slave lays out one buffer region per ring (plus the
+ * ring region) and the master maps them all. Memfds are sparse: only the
+ * pages the frames touch are ever allocated.
+ */
+START_TEST(test_several_regions)
+{
+	struct t_pair p;
+	struct flow f[2];
+	memif_details_t md;
+	char buf[8192];
+
+	t_pair_init(&p, "regions");
+	p.ma.log2_ring_size = p.sa.log2_ring_size = 14;
+	p.ma.buffer_size = p.sa.buffer_size = 65535;
+	p.ma.num_s2m_rings = p.sa.num_s2m_rings = 2;
+	t_pair_connect(&p, UP_MS);
+	ck_assert_int_eq(t_details(p.s.conn, &md, buf, sizeof(buf)), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_eq(md.regions_num, 4); /* rings + 3 rings' buffers */
+	ck_assert_int_eq(t_details(p.m.conn, &md, buf, sizeof(buf)), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_eq(md.regions_num, 4);
+	flow_init(&f[0], &p.s, &p.m, 1, 300, 1500, 0);
+	flow_init(&f[1], &p.m, &p.s, 0, 300, 1500, 0);
+	run_flows(&p, f, 2);
+	t_pair_close(&p);
+}
+END_TEST
+
 /* ---- queues -------------------------------------------------------------------- */
 
 START_TEST(test_multi_queue)
@@ -930,6 +959,7 @@ static Suite *datapath_suite(void)
 	tcase_add_test(tc, test_chained_frames);
 	tcase_add_test(tc, test_odd_buffer_size);
 	tcase_add_test(tc, test_max_ring);
+	tcase_add_test(tc, test_several_regions);
 	suite_add_tcase(s, tc);
 
 	tc = t_tcase("queues", 30);
