@@ -1,0 +1,863 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# bench/compare.sh - libmemif side by side with DPDK's memif driver, in one
+# run on one machine, with the host's noise detected and the noisy runs re-run.
+#
+#   (a) throughput ours -> ours (memif-bench tx slave -> rx master) and
+#       testpmd txonly -> testpmd rxonly, 64/1500/9000 bytes, burst 32,
+#       one core per process, alternating repetitions, medians, ratio;
+#   (b) ours <-> testpmd in both directions;
+#   (c) latency: ping-pong round trip, ours in polling and interrupt mode, and
+#       the bare eventfd round trip between two processes (the floor of
+#       interrupt mode);
+#   (d) scaling with 1, 2 and 4 queues (on 2 cores: queues share a core).
+#
+# Around every run: a cross-core cache-line ping-pong probe (eventfd-rtt
+# --spin) before and after, a wait until the machine is idle before, and a
+# sample of the run queue during. A run is flagged "slow" when a probe is
+# above SLOW_FACTOR x the best probe seen, "busy" when other processes
+# competed for the CPUs; flagged runs are re-run (up to --retries times) and
+# never enter the medians while clean runs of the same case exist.
+#
+# Writes a Markdown report (default docs/performance.md) and plots
+# (docs/img/perf-throughput.png, perf-latency.png) when gnuplot is installed.
+#
+# Usage: bench/compare.sh [--quick] [--bin-dir DIR] [--out FILE] [options]
+# See --help. Run as root (testpmd without hugepages); dpdk-testpmd optional.
+set -uo pipefail
+exec </dev/null
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# ---- options ---------------------------------------------------------------
+
+quick=0
+bin_dir=""
+out=""
+reps=5
+secs=3
+warm=1
+sizes="64 1500 9000"
+queues="1 2 4"
+lat_secs=3
+lat_reps=3
+mix_reps=3
+scale_reps=3
+retries=2
+slow_factor=3
+quiet_max=300
+busy_limit=15
+max_minutes=45
+report_from=""
+keep=0
+no_dpdk=0
+no_plot=0
+
+usage() {
+	cat <<EOF
+usage: bench/compare.sh [options]
+  --quick            smoke run, about 30 s: one repetition, short runs, no re-runs;
+                     fails only if our own traffic does not move
+  --bin-dir DIR      where memif-bench and eventfd-rtt are (default: build a
+                     Release tree in build-perf/ and use it)
+  --out FILE         the Markdown report (default docs/performance.md; plots go
+                     to img/ beside it)
+  --reps N           repetitions of each throughput case (default $reps)
+  --secs S           seconds measured per throughput run (default $secs)
+  --sizes "A B"      frame sizes (default "$sizes")
+  --queues "A B"     queue counts for the scaling part (default "$queues")
+  --lat-secs S       seconds per latency run (default $lat_secs)
+  --retries N        re-runs of a flagged run (default $retries)
+  --quiet-max S      wait at most S s for an idle machine before a run (default $quiet_max)
+  --max-minutes M    after M minutes, stop waiting for idle and stop re-running
+                     flagged runs: finish what is left as it comes (default $max_minutes)
+  --no-dpdk          skip every testpmd part
+  --no-plot          no PNG
+  --keep             keep the work directory with every log
+  --report-from DIR  no measuring: rewrite the report and plots from the work
+                     directory of an earlier run kept with --keep
+EOF
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) quick=1 ;;
+	--bin-dir) bin_dir=$2; shift ;;
+	--out) out=$2; shift ;;
+	--reps) reps=$2; shift ;;
+	--secs) secs=$2; shift ;;
+	--sizes) sizes=$2; shift ;;
+	--queues) queues=$2; shift ;;
+	--lat-secs) lat_secs=$2; shift ;;
+	--retries) retries=$2; shift ;;
+	--quiet-max) quiet_max=$2; shift ;;
+	--max-minutes) max_minutes=$2; shift ;;
+	--no-dpdk) no_dpdk=1 ;;
+	--no-plot) no_plot=1 ;;
+	--keep) keep=1 ;;
+	--report-from) report_from=$2; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) echo "compare.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+if [ "$quick" = 1 ]; then
+	reps=1; secs=2; warm=0.5; sizes="64"; queues="1 2"; lat_secs=1; lat_reps=1
+	mix_reps=1; scale_reps=1; retries=0; quiet_max=0
+fi
+[ -n "$out" ] || out="$root/docs/performance.md"
+
+log() { printf '[compare %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# ---- tools -----------------------------------------------------------------
+
+if [ -z "$bin_dir" ] && [ -n "$report_from" ]; then
+	bin_dir=$(sed -n 's/^bin_dir=//p' "$report_from/meta.txt")
+elif [ -z "$bin_dir" ]; then
+	bin_dir="$root/build-perf/bench"
+	log "building a Release tree in build-perf/"
+	cmake -S "$root" -B "$root/build-perf" -DCMAKE_BUILD_TYPE=Release \
+		-DMEMIF_BUILD_TESTS=OFF -DMEMIF_BUILD_EXAMPLES=OFF >/dev/null &&
+		cmake --build "$root/build-perf" -j"$(nproc)" --target memif-bench eventfd-rtt >/dev/null ||
+		{ echo "compare.sh: build failed" >&2; exit 1; }
+fi
+bench="$bin_dir/memif-bench"
+evrtt="$bin_dir/eventfd-rtt"
+for t in "$bench" "$evrtt"; do
+	[ -x "$t" ] || { echo "compare.sh: $t not found (build it, or pass --bin-dir)" >&2; exit 1; }
+done
+
+testpmd=""
+if [ "$no_dpdk" = 0 ]; then
+	testpmd=$(command -v dpdk-testpmd || true)
+	if [ -z "$testpmd" ]; then
+		log "dpdk-testpmd not installed: testpmd parts skipped"
+	elif [ "$(id -u)" != 0 ]; then
+		log "not root: testpmd (no hugepages) needs root; testpmd parts skipped"
+		testpmd=""
+	fi
+fi
+
+ncpu=$(nproc)
+cpu_rx=0
+cpu_tx=$((ncpu > 1 ? 1 : 0))
+[ "$ncpu" -gt 1 ] || log "one CPU only: both sides share CPU 0, figures are not comparable"
+
+start_ts=$(date +%s)
+if [ -n "$report_from" ]; then
+	work=$report_from
+	keep=1
+else
+	work=$(mktemp -d /tmp/memif-compare.XXXXXX)
+fi
+cur_tag=r0
+declare -a run_labels run_cmds
+results="$work/results.txt"   # one line per run: key=value ...
+commands="$work/commands.txt" # the first command line of each kind
+if [ -z "$report_from" ]; then
+	: >"$results"
+	: >"$commands"
+fi
+run_no=0
+fail_ours=0
+sampler_pid=""
+
+cleanup() {
+	[ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
+	if [ "$keep" = 1 ] || [ "$fail_ours" != 0 ]; then
+		log "logs kept in $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Remember how each kind of run was started (for the report).
+note_cmd() { # kind, command line
+	grep -q "^$1: " "$commands" || printf '%s: %s\n' "$1" "$2" >>"$commands"
+}
+
+field() { # key, line -> value
+	sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2" | head -n1
+}
+
+# ---- noise detection ---------------------------------------------------------
+
+best_probe=""
+probe_v=0
+
+# Cache-line round trip between the two CPUs (median of batch means, ns) into
+# probe_v; keeps best_probe. Not in a subshell: it updates globals.
+probe() {
+	local line v
+	line=$("$evrtt" --spin -n 20000 -b 500 -C "$cpu_rx,$cpu_tx" 2>/dev/null | grep '^RESULT')
+	v=$(field rtt_ns "$line")
+	[ -n "$v" ] || v=0
+	if [ "$v" -gt 0 ] && { [ -z "$best_probe" ] || [ "$v" -lt "$best_probe" ]; }; then
+		best_probe=$v
+	fi
+	probe_v=$v
+}
+
+# Percentage of CPU time busy over 0.5 s (all CPUs).
+busy_pct() {
+	local a b
+	read -r -a a </proc/stat
+	sleep 0.5
+	read -r -a b </proc/stat
+	awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " "); t = 0
+		for (i = 2; i <= n; i++) t += y[i] - x[i]
+		idle = (y[5] - x[5]) + (y[6] - x[6])
+		printf "%d\n", (t > 0 ? 100 * (t - idle) / t : 0) }'
+}
+
+over_budget() { [ $(($(date +%s) - start_ts)) -ge $((max_minutes * 60)) ]; }
+
+# Wait until the machine is idle (other engineers' builds, tests...).
+wait_quiet() {
+	local waited=0 b
+	while :; do
+		b=$(busy_pct)
+		[ "$b" -lt "$busy_limit" ] && return 0
+		if [ "$waited" -ge "$quiet_max" ] || over_budget; then
+			log "machine still ${b}% busy after ${waited}s: running anyway (run flagged)"
+			return 1
+		fi
+		[ $((waited % 20)) = 0 ] && log "machine ${b}% busy: waiting for it to be idle"
+		sleep 2
+		waited=$((waited + 2))
+	done
+}
+
+# Sample the run queue while a run goes on (procs_running, 5 Hz).
+sampler_start() {
+	local f=$1
+	( while :; do
+		while read -r k v; do
+			[ "$k" = procs_running ] && { echo "$v" >>"$f"; break; }
+		done </proc/stat
+		sleep 0.2
+	  done ) &
+	sampler_pid=$!
+}
+
+# Mean number of runnable tasks beyond the `expected` ones (and the sampler).
+sampler_stop() { # file, expected
+	kill "$sampler_pid" 2>/dev/null
+	wait "$sampler_pid" 2>/dev/null
+	sampler_pid=""
+	awk -v e="$2" '{ s += $1 - e - 1; n++ } END { printf "%.2f\n", n ? (s / n > 0 ? s / n : 0) : 0 }' "$1"
+}
+
+# ---- one run of each kind ------------------------------------------------------
+# Each prints one line of key=value pairs (empty on failure).
+
+sock_wait() { # path, pid: wait for a listening socket file
+	for _ in $(seq 1 200); do
+		[ -S "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+stop_pid() { # pid [signal]: ask, then insist; only our own children
+	local p=$1 sig=${2:-INT}
+	kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+	kill -"$sig" "$p" 2>/dev/null
+	for _ in $(seq 1 50); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	return 0
+}
+
+testpmd_cmd() { # prefix, cpu, role, socket, fwd-mode, size
+	local prefix=$1 cpu=$2 role=$3 sock=$4 fwd=$5 size=$6 extra=""
+	if [ "$fwd" = txonly ]; then
+		extra="--txpkts=$size --burst=32"
+		# One mbuf per frame: the data room must hold it (memif chains it).
+		[ "$size" -gt 2048 ] && extra="--mbuf-size=$((size + 344)) $extra"
+	fi
+	# timeout: a safety net, nothing outlives the script for long.
+	echo "timeout -s INT $((secs + 60)) $testpmd --lcores (0,1)@$cpu --no-huge -m 512 --no-pci --file-prefix=$prefix" \
+		"--vdev=net_memif0,role=$role,socket=$sock,socket-abstract=no" \
+		"-- --forward-mode=$fwd $extra --auto-start --no-mlockall" \
+		"--total-num-mbufs=16384 --stats-period=1"
+}
+
+# Mean Rx-pps of a testpmd log: skip the zero samples before traffic and the
+# first sample with traffic (a partial second), then take up to $2 samples.
+testpmd_pps() { # log, samples, key (Rx-pps|Tx-pps)
+	grep -o "$3: *[0-9]*" "$1" | awk -v want="$2" '{ v = $2 + 0
+		if (!started) { if (v > 0) started = 1; next }
+		if (n < want && v > 0) { s += v; n++ } }
+		END { if (n) printf "%.0f %d\n", s / n, n; else print "0 0" }'
+}
+
+ours_tt() { # size queues
+	local size=$1 q=$2 tag sock rx tx rxpid txpid line
+	tag=$cur_tag
+	sock="$work/$tag.sock"
+	rx=("$bench" rx --role master --socket "$sock" --size "$size" --burst 32 --queues "$q"
+		--duration "$secs" --warmup "$warm" --cpu "$cpu_rx" --wait 15 --quiet)
+	tx=("$bench" tx --role slave --socket "$sock" --size "$size" --burst 32 --queues "$q"
+		--duration "$(awk -v s="$secs" -v w="$warm" 'BEGIN { print s + w + 5 }')"
+		--cpu "$cpu_tx" --quiet)
+	note_cmd "ours->ours rx" "${rx[*]}"
+	note_cmd "ours->ours tx" "${tx[*]}"
+	"${rx[@]}" >"$work/$tag.rx.log" 2>&1 &
+	rxpid=$!
+	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; return; }
+	timeout -s INT $((secs + 30)) "${tx[@]}" >"$work/$tag.tx.log" 2>&1 &
+	txpid=$!
+	wait "$rxpid"
+	stop_pid "$txpid"
+	line=$(grep '^RESULT' "$work/$tag.rx.log")
+	[ "$(field pps "$line")" != "" ] && [ "$(field pps "$line")" != 0 ] && echo "pps=$(field pps "$line") gbps=$(field gbps "$line") pkts=$(field pkts "$line")"
+}
+
+# testpmd -> testpmd, or mixed. $1 = tx impl, $2 = rx impl (ours|dpdk)
+mixed_tt() { # txim rxim size
+	local txim=$1 rxim=$2 size=$3 tag sock pfx rxpid txpid line pps n cmd
+	tag=$cur_tag
+	sock="$work/$tag.sock"
+	pfx="mcmp$$-$tag"
+	# The receiver is the master (server) and starts first; the DPDK client
+	# connects only once, when its port starts.
+	if [ "$rxim" = dpdk ]; then
+		cmd=$(testpmd_cmd "$pfx-rx" "$cpu_rx" server "$sock" rxonly "$size")
+		note_cmd "$txim->dpdk rx" "$cmd"
+		# shellcheck disable=SC2086
+		$cmd >"$work/$tag.rx.log" 2>&1 &
+		rxpid=$!
+	else
+		# ours as the slave receiver of a testpmd txonly server
+		cmd=$(testpmd_cmd "$pfx-tx" "$cpu_tx" server "$sock" txonly "$size")
+		note_cmd "dpdk->ours tx" "$cmd"
+		# shellcheck disable=SC2086
+		$cmd >"$work/$tag.tx.log" 2>&1 &
+		txpid=$!
+		sock_wait "$sock" "$txpid" || { stop_pid "$txpid"; rm -rf "/var/run/dpdk/$pfx-tx"; return; }
+		local rx=("$bench" rx --role slave --socket "$sock" --size "$size" --burst 32
+			--duration "$secs" --warmup "$warm" --cpu "$cpu_rx" --wait 15 --quiet)
+		note_cmd "dpdk->ours rx" "${rx[*]}"
+		timeout -s INT $((secs + 30)) "${rx[@]}" >"$work/$tag.rx.log" 2>&1
+		stop_pid "$txpid"
+		rm -rf "/var/run/dpdk/$pfx-tx"
+		line=$(grep '^RESULT' "$work/$tag.rx.log")
+		[ "$(field pps "$line")" != "" ] && [ "$(field pps "$line")" != 0 ] && echo "pps=$(field pps "$line") gbps=$(field gbps "$line")"
+		return
+	fi
+	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; rm -rf "/var/run/dpdk/$pfx-rx"; return; }
+	if [ "$txim" = dpdk ]; then
+		cmd=$(testpmd_cmd "$pfx-tx" "$cpu_tx" client "$sock" txonly "$size")
+		note_cmd "dpdk->dpdk tx" "$cmd"
+		# shellcheck disable=SC2086
+		$cmd >"$work/$tag.tx.log" 2>&1 &
+		txpid=$!
+	else
+		local tx=("$bench" tx --role slave --socket "$sock" --size "$size" --burst 32
+			--duration $((secs + 10)) --cpu "$cpu_tx" --quiet)
+		note_cmd "ours->dpdk tx" "${tx[*]}"
+		"${tx[@]}" >"$work/$tag.tx.log" 2>&1 &
+		txpid=$!
+	fi
+	# The first sample with traffic may be partial and is skipped; testpmd's
+	# stats period drifts past 1 s: run secs + 4.5 s for secs full samples.
+	sleep "$(awk -v s="$secs" 'BEGIN { print s + 4.5 }')"
+	stop_pid "$rxpid"
+	stop_pid "$txpid"
+	rm -rf "/var/run/dpdk/$pfx-rx" "/var/run/dpdk/$pfx-tx"
+	read -r pps n < <(testpmd_pps "$work/$tag.rx.log" "$secs" Rx-pps)
+	[ "${n:-0}" -gt 0 ] && [ "${pps:-0}" -gt 0 ] &&
+		echo "pps=$pps gbps=$(awk -v p="$pps" -v s="$size" 'BEGIN { printf "%.3f", p * s * 8 / 1e9 }') samples=$n"
+}
+
+ours_ping() { # polling|interrupt
+	local m=$1 tag sock epid line
+	tag=$cur_tag
+	sock="$work/$tag.sock"
+	local echo_cmd=("$bench" echo --role master --socket "$sock" --size 64 --mode "$m"
+		--duration 0 --cpu "$cpu_rx" --wait 15 --quiet)
+	local ping_cmd=("$bench" ping --role slave --socket "$sock" --size 64 --burst 1 --mode "$m"
+		--duration "$lat_secs" --delay 0.2 --cpu "$cpu_tx" --quiet)
+	note_cmd "ping $m echo" "${echo_cmd[*]}"
+	note_cmd "ping $m ping" "${ping_cmd[*]}"
+	"${echo_cmd[@]}" >"$work/$tag.echo.log" 2>&1 &
+	epid=$!
+	sock_wait "$sock" "$epid" || { stop_pid "$epid"; return; }
+	timeout -s INT $((lat_secs + 30)) "${ping_cmd[@]}" >"$work/$tag.ping.log" 2>&1
+	stop_pid "$epid"
+	line=$(grep '^RESULT' "$work/$tag.ping.log")
+	[ -n "$line" ] && [ "$(field samples "$line")" -gt 0 ] 2>/dev/null &&
+		echo "p50=$(field p50_ns "$line") p99=$(field p99_ns "$line") p999=$(field p999_ns "$line") samples=$(field samples "$line")"
+}
+
+efd_floor() { # "" | --epoll
+	local tag line n opt=${1:-}
+	tag=$cur_tag
+	n=$((lat_secs * 8000))
+	local cmd=("$evrtt" -n "$n" -C "$cpu_tx,$cpu_rx")
+	[ -n "$opt" ] && cmd+=("$opt")
+	note_cmd "eventfd${opt:+ $opt}" "${cmd[*]}"
+	timeout $((lat_secs * 30 + 30)) "${cmd[@]}" >"$work/$tag.efd.log" 2>&1
+	line=$(grep '^RESULT' "$work/$tag.efd.log")
+	[ -n "$line" ] &&
+		echo "p50=$(field p50_ns "$line") p99=$(field p99_ns "$line") p999=$(field p999_ns "$line") samples=$(field samples "$line")"
+}
+
+# ---- the measuring wrapper -------------------------------------------------------
+
+# measure "key=value labels" expected_busy_threads command...
+# Runs the command with probes around it; re-runs flagged runs.
+measure() {
+	local labels=$1 expect=$2
+	shift 2
+	local attempt=0 pb pa others res status quiet limit
+	while :; do
+		quiet=1
+		wait_quiet || quiet=0
+		probe
+		pb=$probe_v
+		run_no=$((run_no + 1))
+		cur_tag="r$run_no"
+		sampler_start "$work/sampler.$run_no"
+		res=$("$@")
+		others=$(sampler_stop "$work/sampler.$run_no" "$expect")
+		rm -f "$work/sampler.$run_no"
+		probe
+		pa=$probe_v
+		limit=$((${best_probe:-0} * slow_factor))
+		[ "$limit" -gt 0 ] || limit=999999999
+		status=ok
+		if [ -z "$res" ]; then
+			status=failed
+		elif [ "$pb" -gt "$limit" ] || [ "$pa" -gt "$limit" ]; then
+			status=slow
+		elif [ "$quiet" = 0 ] || awk -v o="$others" 'BEGIN { exit !(o > 0.5) }'; then
+			status=busy
+		fi
+		run_labels[$run_no]=$labels
+		run_cmds[$run_no]="$expect $*"
+		echo "$labels tag=$cur_tag $res probe_before=$pb probe_after=$pa others=$others status=$status attempt=$attempt" >>"$results"
+		log "$labels: ${res:-no result} | probe ${pb}/${pa} ns (best $best_probe), others $others -> $status"
+		[ "$status" = ok ] && return 0
+		if [ "$attempt" -ge "$retries" ] || over_budget; then
+			[ "$status" = failed ] && return 2
+			return 1
+		fi
+		attempt=$((attempt + 1))
+		if [ "$status" = slow ]; then
+			log "slow period: re-running in 10 s"
+			sleep 10
+		fi
+	done
+}
+
+# ---- the run ---------------------------------------------------------------------
+
+if [ -n "$report_from" ]; then
+	# shellcheck disable=SC1091
+	. "$work/meta.txt"
+	log "report from the runs in $work"
+else
+# The library measured: as the tree is now (it is built from it).
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$root" status --porcelain -- src include 2>/dev/null | grep -q . && echo " + uncommitted changes in src/ or include/" || true)
+log "work directory $work; CPUs rx=$cpu_rx tx=$cpu_tx; testpmd: ${testpmd:-none}"
+probe; probe; probe
+log "cache-line probe, best of 3: $best_probe ns"
+
+log "(a) throughput: ours->ours vs testpmd->testpmd"
+for rep in $(seq 1 "$reps"); do
+	for size in $sizes; do
+		# ABAB..., with the order swapped every other repetition.
+		order="ours dpdk"
+		[ $((rep % 2)) = 0 ] && order="dpdk ours"
+		for impl in $order; do
+			if [ "$impl" = ours ]; then
+				measure "sec=tput impl=ours size=$size rep=$rep" 2 ours_tt "$size" 1 
+				[ $? = 2 ] && fail_ours=1
+			elif [ -n "$testpmd" ]; then
+				measure "sec=tput impl=dpdk size=$size rep=$rep" 2 mixed_tt dpdk dpdk "$size"
+			fi
+		done
+	done
+done
+
+if [ -n "$testpmd" ]; then
+	log "(b) interop: ours <-> testpmd"
+	for rep in $(seq 1 "$mix_reps"); do
+		for size in $sizes; do
+			measure "sec=mix dir=ours-dpdk size=$size rep=$rep" 2 mixed_tt ours dpdk "$size"
+			measure "sec=mix dir=dpdk-ours size=$size rep=$rep" 2 mixed_tt dpdk ours "$size"
+		done
+	done
+fi
+
+log "(c) latency: ping-pong and the eventfd floor"
+for rep in $(seq 1 "$lat_reps"); do
+	# In a ping-pong one of the two processes is always runnable: expect 1.
+	measure "sec=lat case=efd rep=$rep" 1 efd_floor ""
+	measure "sec=lat case=efd-epoll rep=$rep" 1 efd_floor --epoll
+	measure "sec=lat case=interrupt rep=$rep" 1 ours_ping interrupt 
+	[ $? = 2 ] && fail_ours=1
+	measure "sec=lat case=polling rep=$rep" 2 ours_ping polling 
+	[ $? = 2 ] && fail_ours=1
+done
+
+log "(d) scaling with queues (64 bytes)"
+for rep in $(seq 1 "$scale_reps"); do
+	for q in $queues; do
+		# Every queue thread of both processes is runnable: expect 2 x q.
+		measure "sec=scale queues=$q rep=$rep" $((2 * q)) ours_tt 64 "$q" 
+		[ $? = 2 ] && fail_ours=1
+	done
+done
+end_ts=$(date +%s)
+
+# A run that looked fine against the best probe known then may not against
+# the best of the whole session: re-check.
+awk -v best="$best_probe" -v f="$slow_factor" '{
+	pb = pa = 0
+	for (i = 1; i <= NF; i++) {
+		split($i, kv, "=")
+		if (kv[1] == "probe_before") pb = kv[2]
+		if (kv[1] == "probe_after") pa = kv[2]
+	}
+	if ($0 ~ /status=ok/ && (pb > best * f || pa > best * f)) sub(/status=ok/, "status=slow-late")
+	print }' "$results" >"$results.tmp" && mv "$results.tmp" "$results"
+
+# Runs judged against a best probe that later proved slow (the session started
+# in a slow period) are re-run once, if the budget allows.
+for tag in $(sed -n 's/.* tag=r\([0-9]*\) .*status=slow-late.*/\1/p' "$results"); do
+	over_budget && break
+	lab=${run_labels[$tag]:-}
+	[ -n "$lab" ] || continue
+	log "re-running $lab (its probes were slow against the session's best)"
+	# shellcheck disable=SC2086
+	measure "$lab" ${run_cmds[$tag]}
+done
+end_ts=$(date +%s)
+printf 'commit=%q\ndirty=%q\n' "$commit" "$dirty" >"$work/meta.txt"
+printf 'start_ts=%s\nend_ts=%s\nbest_probe=%s\nbin_dir=%s\ntestpmd=%s\nquick=%s\nreps=%s\nsecs=%s\nwarm=%s\nsizes="%s"\nqueues="%s"\nlat_secs=%s\nlat_reps=%s\nmix_reps=%s\nretries=%s\n' \
+	"$start_ts" "$end_ts" "$best_probe" "$bin_dir" "$testpmd" "$quick" "$reps" "$secs" "$warm" \
+	"$sizes" "$queues" "$lat_secs" "$lat_reps" "$mix_reps" "$retries" >>"$work/meta.txt"
+fi # not --report-from
+
+# ---- statistics -----------------------------------------------------------------
+
+# stat FILTER KEY -> "median min max n flag" over clean runs (flag "*" when
+# only flagged runs exist and those were used).
+stat() {
+	local filter=$1 key=$2 vals flag=""
+	vals=$(grep -E "$filter" "$results" | grep 'status=ok ' | while read -r l; do field "$key" "$l"; done | grep -v '^$')
+	if [ -z "$vals" ]; then
+		vals=$(grep -E "$filter" "$results" | grep -v 'status=failed' | while read -r l; do field "$key" "$l"; done | grep -v '^$')
+		flag="*"
+	fi
+	[ -n "$vals" ] || { echo "- - - 0 -"; return; }
+	sort -g <<<"$vals" | awk -v flag="$flag" '{ a[NR] = $1 } END {
+		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		printf "%s %s %s %d %s\n", m, a[1], a[NR], NR, flag == "" ? "-" : flag }'
+}
+
+mpps() { awk -v v="$1" 'BEGIN { if (v == "-") print "–"; else printf "%.2f", v / 1e6 }'; }
+# "median (min–max, n=N)" or "–" when no run gave a value.
+cell() { # median min max n flag
+	if [ "$4" = 0 ]; then echo "– (no result)"; return; fi
+	local f=$5
+	[ "$f" = "-" ] && f=""
+	echo "$(mpps "$1")$f ($(mpps "$2")–$(mpps "$3"), n=$4)"
+}
+usec() { awk -v v="$1" 'BEGIN { if (v == "-") print "–"; else printf "%.1f", v / 1e3 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "–"; else printf "%.2f", a / b }'; }
+
+# ---- the report -----------------------------------------------------------------
+
+all_runs=$(wc -l <"$results")
+flagged=$(grep -vc 'status=ok ' "$results")
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+avx512=no
+grep -qw avx512f <<<"$flags" && avx512=yes
+mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+kernel=$(uname -r)
+hyper=$(grep -qw hypervisor <<<"$flags" && echo "virtual machine" || echo "bare metal")
+dpdk_ver=$(dpkg-query -W -f='${Version}' dpdk-dev 2>/dev/null || echo "not installed")
+cc_ver=$(cc --version 2>/dev/null | head -n1)
+probes=$(grep -o 'probe_[a-z]*=[0-9]*' "$results" | cut -d= -f2 | sort -n)
+probe_med=$(awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }' <<<"$probes")
+probe_max=$(tail -n1 <<<"$probes")
+mode_text="full"
+[ "$quick" = 1 ] && mode_text="quick (smoke: numbers indicative only)"
+
+mkdir -p "$(dirname "$out")"
+# Hand-written notes between these markers survive a rerun.
+notes=""
+if [ -f "$out" ] && grep -q '<!-- notes:begin -->' "$out"; then
+	notes=$(sed -n '/<!-- notes:begin -->/,/<!-- notes:end -->/p' "$out")
+fi
+img_dir="$(dirname "$out")/img"
+plot_tp="$img_dir/perf-throughput.png"
+plot_lat="$img_dir/perf-latency.png"
+tput_dat="$work/tput.dat"
+lat_dat="$work/lat.dat"
+: >"$tput_dat"
+: >"$lat_dat"
+
+{
+echo "# Performance"
+echo
+echo "Measured by \`bench/compare.sh\` ($mode_text run) on $(date -u -d "@$start_ts" '+%Y-%m-%d %H:%M UTC'),"
+echo "$(( (end_ts - start_ts) / 60 )) min $(( (end_ts - start_ts) % 60 )) s, library at commit \`$commit\`$dirty."
+echo "The tables are regenerated by the script; the text around them too."
+echo
+# Verdict against issue 7's targets (ratios of medians).
+verdict() { # value, target, "ge"|"le"
+	awk -v v="$1" -v t="$2" -v d="$3" 'BEGIN {
+		if (v == "–" || v == "") { print "not measured"; exit }
+		ok = d == "ge" ? v >= t : v <= t
+		print ok ? "**met**" : "**not met**" }'
+}
+echo "## Verdict"
+echo
+echo "| target (issue 7) | measured | |"
+echo "| --- | ---: | --- |"
+for size in 64 1500; do
+	read -r om _ _ _ _ < <(stat "sec=tput impl=ours size=$size " pps)
+	read -r dm _ _ _ _ < <(stat "sec=tput impl=dpdk size=$size " pps)
+	r=$(ratio "$om" "$dm")
+	echo "| ours / DPDK at $size B ≥ 2.0 | $r | $(verdict "$r" 2.0 ge) |"
+done
+read -r ip50 _ _ _ _ < <(stat "sec=lat case=interrupt " p50)
+read -r ep50 _ _ _ _ < <(stat "sec=lat case=efd " p50)
+r=$(ratio "$ip50" "$ep50")
+echo "| interrupt-mode round trip ≤ 1.2 × eventfd floor (p50) | $r | $(verdict "$r" 1.2 le) |"
+echo
+if [ -n "$notes" ]; then
+	echo "$notes"
+else
+	echo "<!-- notes:begin -->"
+	echo "<!-- Notes written here, between the markers, are kept when compare.sh rewrites this file. -->"
+	echo "<!-- notes:end -->"
+fi
+echo
+echo "## The machine"
+echo
+echo "| | |"
+echo "| --- | --- |"
+echo "| CPU | $cpu_model, $ncpu vCPUs ($hyper), AVX-512: $avx512 |"
+echo "| memory | $mem |"
+echo "| kernel | $kernel |"
+echo "| compiler | $cc_ver, Release build (-O3) |"
+echo "| DPDK | ${dpdk_ver} (Debian \`dpdk-testpmd\` with \`net_memif\`) |"
+echo "| pinning | receiver on CPU $cpu_rx, sender on CPU $cpu_tx; each process has one core |"
+echo "| cache-line probe | best ${best_probe} ns, median ${probe_med:-?} ns, worst ${probe_max:-?} ns round trip between the two CPUs |"
+echo
+echo "Runs: $all_runs, of which $flagged flagged (slow host period, busy machine or failure)"
+echo "and re-run up to $retries times; medians use clean runs only (a \`*\` marks a case"
+echo "that had none, whose median then uses the flagged runs)."
+echo
+echo "## Throughput: ours vs DPDK, one core each, burst 32"
+echo
+echo "Frames/s counted on the receiving side after a ${warm} s warm-up, ${secs} s per run,"
+echo "$reps runs per case alternating ours and DPDK (ABAB, order swapped every other"
+echo "repetition). Ours: \`memif-bench tx\` (slave) → \`memif-bench rx\` (master), copy mode"
+echo "(the application copies every frame into the tx buffer and out of the rx buffer)."
+echo "DPDK: \`testpmd txonly\` (client) → \`testpmd rxonly\` (server), its default (copying)"
+echo "memif mode. Both with 2048-byte buffers and 1024-slot rings."
+echo
+echo "| frame | ours Mpps (min–max) | DPDK Mpps (min–max) | **ours / DPDK** | ours Gbit/s | DPDK Gbit/s |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+for size in $sizes; do
+	read -r om omin omax on oflag < <(stat "sec=tput impl=ours size=$size " pps)
+	read -r dm dmin dmax dn dflag < <(stat "sec=tput impl=dpdk size=$size " pps)
+	[ "$oflag" = "-" ] && oflag=""
+	[ "$dflag" = "-" ] && dflag=""
+	og=$(awk -v p="$om" -v s="$size" 'BEGIN { if (p == "-") print "–"; else printf "%.1f", p * s * 8 / 1e9 }')
+	dg=$(awk -v p="$dm" -v s="$size" 'BEGIN { if (p == "-") print "–"; else printf "%.1f", p * s * 8 / 1e9 }')
+	echo "| $size B | $(cell "$om" "$omin" "$omax" "$on" "${oflag:--}") | $(cell "$dm" "$dmin" "$dmax" "$dn" "${dflag:--}") | **$(ratio "$om" "$dm")** | $og | $dg |"
+	printf '%s %s %s' "$size" "$(awk -v v="$om" 'BEGIN { print v == "-" ? 0 : v / 1e6 }')" \
+		"$(awk -v v="$dm" 'BEGIN { print v == "-" ? 0 : v / 1e6 }')" >>"$tput_dat"
+	read -r m1 _ _ _ _ < <(stat "sec=mix dir=ours-dpdk size=$size " pps)
+	read -r m2 _ _ _ _ < <(stat "sec=mix dir=dpdk-ours size=$size " pps)
+	printf ' %s %s\n' "$(awk -v v="$m1" 'BEGIN { print v == "-" ? 0 : v / 1e6 }')" \
+		"$(awk -v v="$m2" 'BEGIN { print v == "-" ? 0 : v / 1e6 }')" >>"$tput_dat"
+done
+[ -n "$testpmd" ] || echo "
+(testpmd not available on this run: DPDK columns empty.)"
+echo
+if [ -n "$testpmd" ]; then
+	echo "## Interoperability: ours ↔ testpmd"
+	echo
+	echo "Same setup, $mix_reps runs per case; our side is the slave, testpmd the server."
+	echo "ours → testpmd is counted by testpmd rxonly, testpmd → ours by \`memif-bench rx\`."
+	echo
+	echo "| frame | ours → testpmd Mpps | testpmd → ours Mpps |"
+	echo "| ---: | ---: | ---: |"
+	for size in $sizes; do
+		read -r a amin amax an aflag < <(stat "sec=mix dir=ours-dpdk size=$size " pps)
+		read -r c cmin cmax cn cflag < <(stat "sec=mix dir=dpdk-ours size=$size " pps)
+		[ "$aflag" = "-" ] && aflag=""
+		[ "$cflag" = "-" ] && cflag=""
+		echo "| $size B | $(cell "$a" "$amin" "$amax" "$an" "${aflag:--}") | $(cell "$c" "$cmin" "$cmax" "$cn" "${cflag:--}") |"
+	done
+	echo
+fi
+echo "## Latency: ping-pong round trip, 64-byte frames, one frame in flight"
+echo
+echo "\`memif-bench ping\` (slave, CPU $cpu_tx) sends one frame and waits for \`memif-bench echo\`"
+echo "(master, CPU $cpu_rx) to return it, ${lat_secs} s per run, $lat_reps runs per case; the"
+echo "percentiles are medians over the runs. The floor of interrupt mode is two processes"
+echo "ping-ponging through two eventfds (\`eventfd-rtt\`): one cross-CPU wake-up each way,"
+echo "which interrupt mode cannot avoid."
+echo
+echo "| case | p50 µs | p99 µs | p99.9 µs | p50 / eventfd floor |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+read -r f50 _ _ _ _ < <(stat "sec=lat case=efd " p50)
+for c in efd efd-epoll interrupt polling; do
+	case $c in
+	efd) name="eventfd floor (blocking read)" ;;
+	efd-epoll) name="eventfd floor (epoll_wait, as memif-bench)" ;;
+	interrupt) name="**ours, interrupt mode**" ;;
+	polling) name="ours, polling mode" ;;
+	esac
+	read -r p50 _ _ n fl < <(stat "sec=lat case=$c " p50)
+	read -r p99 _ _ _ _ < <(stat "sec=lat case=$c " p99)
+	read -r p999 _ _ _ _ < <(stat "sec=lat case=$c " p999)
+	[ "$fl" = "-" ] && fl=""
+	echo "| $name | $(usec "$p50")$fl | $(usec "$p99") | $(usec "$p999") | $(ratio "$p50" "$f50") |"
+	echo "\"$c\" $(awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%s %s", a == "-" ? 0 : a / 1e3, b == "-" ? 0 : b / 1e3 }')" >>"$lat_dat"
+done
+echo
+echo "## Scaling with queues (ours → ours, 64 bytes)"
+echo
+echo "One thread per queue in each process, but still **one core per process**: with more than"
+echo "one queue the queue threads share that core (an idle thread yields to its siblings), so"
+echo "this shows the per-queue overhead, not multi-core scaling, which this 2-vCPU machine cannot"
+echo "show."
+echo
+echo "| queues | Mpps (min–max) | vs 1 queue |"
+echo "| ---: | ---: | ---: |"
+read -r s1 _ _ _ _ < <(stat "sec=scale queues=1 " pps)
+for q in $queues; do
+	read -r sm smin smax sn sfl < <(stat "sec=scale queues=$q " pps)
+	[ "$sfl" = "-" ] && sfl=""
+	echo "| $q | $(cell "$sm" "$smin" "$smax" "$sn" "${sfl:--}") | $(ratio "$sm" "$s1") |"
+done
+echo
+if [ "$no_plot" = 0 ] && command -v gnuplot >/dev/null; then
+	echo "## Plots"
+	echo
+	echo "![throughput](img/perf-throughput.png)"
+	echo
+	echo "![latency](img/perf-latency.png)"
+	echo
+fi
+echo "## Noise"
+echo
+echo "Before and after every run, \`eventfd-rtt --spin\` bounces one cache line between the two"
+echo "CPUs (median of batch means of 500 round trips). A run is **slow** when either probe is"
+echo "above ${slow_factor}× the best probe of the session: the host has moved the vCPUs apart and"
+echo "memif throughput drops several times. Before each run the script also waits until the"
+echo "machine is idle (below ${busy_limit}% CPU), and samples the run queue during the run: a run"
+echo "with other runnable tasks (another build, other tests) is **busy**. Both kinds are re-run."
+echo
+echo "| run | result | probe before / after (ns) | other runnable tasks | status |"
+echo "| --- | --- | ---: | ---: | --- |"
+while read -r l; do
+	lab=$(sed 's/ tag=.*//; s/sec=//; s/impl=//; s/dir=//; s/case=//' <<<"$l")
+	val=$(field pps "$l")
+	if [ -n "$val" ]; then val="$(mpps "$val") Mpps"; else v=$(field p50 "$l"); val=${v:+p50 $(usec "$v") µs}; fi
+	echo "| $lab | ${val:-–} | $(field probe_before "$l") / $(field probe_after "$l") | $(field others "$l") | $(field status "$l") |"
+done <"$results"
+echo
+echo "## Commands"
+echo
+echo "Exactly as run (temporary socket paths in a work directory):"
+echo
+echo '```'
+cat "$commands"
+echo "probe: $evrtt --spin -n 20000 -b 500 -C $cpu_rx,$cpu_tx"
+echo '```'
+echo
+echo "## Rerun"
+echo
+echo '```'
+echo "sudo bench/compare.sh              # full run, about 15 min; rewrites this file and docs/img/perf-*.png"
+echo "sudo bench/compare.sh --quick      # about 30 s smoke run (what CTest's bench_smoke does)"
+echo "bench/compare.sh --help            # sizes, repetitions, durations, --no-dpdk, --keep"
+echo '```'
+echo
+echo "It needs \`dpdk-testpmd\` (\`apt-get install dpdk-dev librte-net-memif23 librte-mempool-ring23\`)"
+echo "for the DPDK columns and \`gnuplot-nox\` for the plots; without them those parts are skipped."
+echo "Stop other work on the machine first: the script waits for an idle machine before each run."
+} >"$out.tmp"
+mv "$out.tmp" "$out"
+log "report written to $out"
+
+# ---- plots --------------------------------------------------------------------------
+
+if [ "$no_plot" = 0 ] && command -v gnuplot >/dev/null; then
+	mkdir -p "$img_dir"
+	gnuplot <<EOF 2>"$work/gnuplot.err" || log "gnuplot failed: $(cat "$work/gnuplot.err")"
+set terminal pngcairo size 1100,650 font "DejaVu Sans,12"
+set output "$plot_tp"
+set title "memif throughput, one core per process, burst 32 (median Mpps, log scale)"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y
+set yrange [0.05:*]
+set ylabel "million frames per second"
+set xlabel "frame size (bytes)"
+set grid ytics
+set key top right
+set xtics nomirror
+plot "$tput_dat" using 2:xtic(1) title "ours → ours" lc rgb "#1f77b4", \
+     ''         using 3 title "testpmd → testpmd" lc rgb "#d62728", \
+     ''         using 4 title "ours → testpmd" lc rgb "#7fa7d4", \
+     ''         using 5 title "testpmd → ours" lc rgb "#e89a9a", \
+     ''         using (\$0 - 0.3):(\$2 > 0 ? \$2 : 1/0):(sprintf("%.2f", \$2)) with labels offset 0,0.8 font ",10" notitle, \
+     ''         using (\$0 - 0.1):(\$3 > 0 ? \$3 : 1/0):(sprintf("%.2f", \$3)) with labels offset 0,0.8 font ",10" notitle, \
+     ''         using (\$0 + 0.1):(\$4 > 0 ? \$4 : 1/0):(sprintf("%.2f", \$4)) with labels offset 0,0.8 font ",10" notitle, \
+     ''         using (\$0 + 0.3):(\$5 > 0 ? \$5 : 1/0):(sprintf("%.2f", \$5)) with labels offset 0,0.8 font ",10" notitle
+set output "$plot_lat"
+set title "ping-pong round trip, 64-byte frames (µs, log scale)"
+unset xlabel
+set ylabel "microseconds"
+set yrange [0.1:*]
+set xtics ("eventfd floor" 0, "eventfd floor (epoll)" 1, "ours interrupt" 2, "ours polling" 3)
+plot "$lat_dat" using 2 title "p50" lc rgb "#1f77b4", \
+     ''        using 3 title "p99" lc rgb "#ff7f0e", \
+     ''        using (\$0 - 1.0/6):(\$2 > 0 ? \$2 : 1/0):(sprintf("%.1f", \$2)) with labels offset 0,0.8 notitle, \
+     ''        using (\$0 + 1.0/6):(\$3 > 0 ? \$3 : 1/0):(sprintf("%.1f", \$3)) with labels offset 0,0.8 notitle
+EOF
+	[ -s "$plot_tp" ] && log "plots written to $img_dir"
+fi
+
+# ---- verdict --------------------------------------------------------------------------
+
+if [ "$fail_ours" != 0 ]; then
+	echo "compare.sh: FAILED: memif-bench traffic did not move (logs in $work)" >&2
+	exit 1
+fi
+if [ "$quick" = 1 ]; then
+	moved=$(grep 'sec=tput impl=ours' "$results" | while read -r l; do field pkts "$l"; done | sort -n | tail -n1)
+	if [ -z "$moved" ] || [ "$moved" -le 0 ]; then
+		echo "compare.sh: FAILED: no packets moved ours -> ours" >&2
+		fail_ours=1
+		exit 1
+	fi
+	echo "compare.sh: smoke run passed: $moved packets moved ours -> ours; report in $out"
+fi
+exit 0
