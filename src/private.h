@@ -123,7 +123,6 @@ struct memif__queue {
 	uint16_t buf_region; /* slave: default buffers of this ring */
 	uint32_t buf_base;
 	memif_queue_stats_t *stats;
-	struct memif__conn *conn;
 	char pad[64]; /* keeps neighbouring queues' hot fields off one cache line */
 };
 

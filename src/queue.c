@@ -34,10 +34,9 @@ static inline void *region_ptr(const struct memif__queue *q, uint16_t region, ui
 }
 
 /* A descriptor written by the peer: does it name memory we know? */
-static inline bool desc_ok(const struct memif__queue *q, const memif_desc_t *d)
+static inline bool desc_ok(const struct memif__region *regs, uint16_t nreg, const memif_desc_t *d)
 {
-	return d->region < q->regions_num &&
-	       memif__ring_span_ok(q->regions[d->region].size, d->offset, d->length);
+	return d->region < nreg && memif__ring_span_ok(regs[d->region].size, d->offset, d->length);
 }
 
 static inline int get_queue(memif_conn_handle_t h, uint16_t qid, bool rx, struct memif__queue **qp)
@@ -206,7 +205,7 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 			}
 			slot = q->next & q->mask;
 			d = q->ring->desc[slot];
-			if (unlikely(!desc_ok(q, &d) || d.length == 0))
+			if (unlikely(!desc_ok(q->regions, q->regions_num, &d) || d.length == 0))
 				return fault(q, "peer offered a buffer outside its regions");
 			q->slots[slot].cap = d.length;
 			b = &bufs[n++];
@@ -463,9 +462,7 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 			uint8_t *data;
 
 			if (master) {
-				if (unlikely(d.region >= nreg ||
-					     !memif__ring_span_ok(regs[d.region].size, d.offset,
-								  d.length)))
+				if (unlikely(!desc_ok(regs, nreg, &d)))
 					return fault(q, "descriptor outside the peer's regions");
 				data = (uint8_t *)regs[d.region].addr + d.offset;
 			} else {
@@ -529,7 +526,7 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 	if (unlikely(err))
 		return err;
 	if (q->is_master) {
-		n = MEMIF_MIN(count, (uint16_t)(q->next - q->pub));
+		n = MEMIF_MIN(count, memif__ring_count(q->next, q->pub));
 		q->pub = (uint16_t)(q->pub + n);
 		/* Hand slots back; pairs with the slave's load-acquire of tail. */
 		memif__store_release(&q->ring->tail, q->pub);
@@ -537,7 +534,7 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 	}
 	if (unlikely(headroom >= q->buffer_size))
 		return MEMIF_ERR_INVAL_ARG;
-	n = MEMIF_MIN((uint32_t)count, q->ring_size - (uint16_t)(q->pub - q->next));
+	n = (uint16_t)MEMIF_MIN((uint32_t)count, memif__ring_free(q->ring_size, q->pub, q->next));
 	for (i = 0; i < n; i++) {
 		uint16_t slot = (uint16_t)(q->pub + i) & q->mask;
 		struct memif__slot *s = &q->slots[slot];
@@ -595,7 +592,6 @@ static int alloc_queues(struct memif__conn *c, struct memif__queue **qs, uint16_
 		q->qid = i;
 		q->is_rx = rx;
 		q->is_master = c->args.is_master != 0;
-		q->conn = c;
 		q->buffer_size = c->buffer_size;
 		q->polling = rx && c->rx_polling[i];
 		q->stats = rx ? &c->rx_stats[i].st : &c->tx_stats[i].st;

@@ -17,11 +17,11 @@
 #include "msg.h"
 #include "os.h"
 #include "private.h"
+#include "ring.h"
 
 int memif__region_bounds_ok(const struct memif__region *r, uint64_t offset, uint64_t len)
 {
-	/* No sum that could wrap: callers pass 64-bit values too. */
-	return offset <= r->size && len <= r->size - offset;
+	return memif__ring_span_ok(r->size, offset, len);
 }
 
 static uint64_t ring_bytes(uint8_t log2)

@@ -33,11 +33,14 @@ static inline bool memif__ring_ahead_ok(uint16_t peer, uint16_t ours, uint32_t s
 	return memif__ring_count(peer, ours) <= size;
 }
 
-/* Does a descriptor's [offset, offset+length) lie inside a region of `size`? */
-static inline bool memif__ring_span_ok(uint64_t region_size, uint32_t offset, uint32_t length)
+/*
+ * Does [offset, offset + length) lie inside a region of `region_size`? The
+ * one bounds check of the library: no sum that could wrap, for any 64-bit
+ * operands (descriptors carry u32s, ring placement u64s).
+ */
+static inline bool memif__ring_span_ok(uint64_t region_size, uint64_t offset, uint64_t length)
 {
-	/* Both are u32: the u64 sum cannot wrap. */
-	return (uint64_t)offset + length <= region_size;
+	return offset <= region_size && length <= region_size - offset;
 }
 
 #endif
