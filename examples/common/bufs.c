@@ -168,3 +168,14 @@ void ex_print_queue_stats(FILE *f, memif_conn_handle_t conn, unsigned nrx, unsig
 		}
 	}
 }
+
+void ex_queues_update(struct ex_queues *qs, const struct ex_conn_info *ci)
+{
+	qs->nrx = ci->rx_queues;
+	qs->ntx = ci->tx_queues;
+	if (qs->nrx > qs->max_rx)
+		qs->max_rx = qs->nrx;
+	if (qs->ntx > qs->max_tx)
+		qs->max_tx = qs->ntx;
+	qs->buffer_size = ci->buffer_size;
+}

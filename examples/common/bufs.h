@@ -76,6 +76,16 @@ struct ex_conn_info {
 /* Fill ci from memif_get_details. Returns MEMIF_ERR_*. */
 int ex_conn_info_get(memif_conn_handle_t conn, struct ex_conn_info *ci);
 
+/* Queue counts of an interface, kept across reconnects. */
+struct ex_queues {
+	uint8_t nrx, ntx;       /* queues of the current connection */
+	uint8_t max_rx, max_tx; /* most queues ever seen, for statistics */
+	uint16_t buffer_size;
+};
+
+/* Take the counts of a new connection from ci (on_connect). */
+void ex_queues_update(struct ex_queues *qs, const struct ex_conn_info *ci);
+
 /*
  * Print the memif_get_queue_stats counters of rx queues 0..nrx-1 and tx
  * queues 0..ntx-1, one line each, prefixed by `indent`.

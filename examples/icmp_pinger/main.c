@@ -40,8 +40,7 @@ struct pinger {
 	bool connected;
 	bool ever_connected;
 	uint64_t connected_at;
-	uint8_t nrx, ntx, max_rx, max_tx;
-	uint16_t buffer_size;
+	struct ex_queues qs;
 	bool verbose;
 
 	uint8_t my_ip[4], target_ip[4];
@@ -108,7 +107,7 @@ static bool is_eth(const struct pinger *p)
 /* Send p->out. Returns MEMIF_ERR_SUCCESS or the error (not reported). */
 static int send_packet(struct pinger *p, uint16_t qid, size_t len)
 {
-	ex_tx_init(&p->tx, p->conn, qid, p->buffer_size);
+	ex_tx_init(&p->tx, p->conn, qid, p->qs.buffer_size);
 	int err = ex_tx_add(&p->tx, p->out, len);
 	if (err == MEMIF_ERR_SUCCESS)
 		err = ex_tx_flush(&p->tx);
@@ -142,7 +141,7 @@ static void send_arp_request(struct pinger *p)
 static bool send_echo(struct pinger *p, bool last_try)
 {
 	uint16_t seq = (uint16_t)(p->sent + 1);
-	uint16_t qid = (uint16_t)((seq - 1u) % (p->ntx ? p->ntx : 1));
+	uint16_t qid = (uint16_t)((seq - 1u) % (p->qs.ntx ? p->qs.ntx : 1));
 	size_t len = ex_pkt_build_icmp_echo(p->out, sizeof(p->out), is_eth(p), p->my_mac,
 					    p->target_mac, p->my_ip, p->target_ip,
 					    EX_ICMP_ECHO_REQUEST, p->ident, seq, p->size);
@@ -213,7 +212,7 @@ static void handle_packet(struct pinger *p, uint16_t qid, const uint8_t *pkt, si
 		size_t out_len = ex_pkt_reply(pkt, len, is_eth(p), p->my_mac, p->my_ip, p->out,
 					      sizeof(p->out), NULL);
 		if (out_len) {
-			uint16_t txq = (uint16_t)(qid % (p->ntx ? p->ntx : 1));
+			uint16_t txq = (uint16_t)(qid % (p->qs.ntx ? p->qs.ntx : 1));
 			int err = send_packet(p, txq, out_len);
 			if (err != MEMIF_ERR_SUCCESS)
 				send_error(p, "reply", txq, err);
@@ -259,14 +258,8 @@ static int on_connect(memif_conn_handle_t conn, void *private_ctx)
 		memset(&ci, 0, sizeof(ci));
 		ci.rx_queues = ci.tx_queues = p->opts.queues;
 	}
-	p->nrx = ci.rx_queues;
-	p->ntx = ci.tx_queues;
-	if (p->nrx > p->max_rx)
-		p->max_rx = p->nrx;
-	if (p->ntx > p->max_tx)
-		p->max_tx = p->ntx;
-	p->buffer_size = ci.buffer_size;
-	for (uint16_t q = 0; q < p->nrx; q++) {
+	ex_queues_update(&p->qs, &ci);
+	for (uint16_t q = 0; q < p->qs.nrx; q++) {
 		memif_refill_queue(conn, q, (uint16_t)-1, 0);
 		if (p->opts.polling)
 			memif_set_rx_mode(conn, MEMIF_RX_MODE_POLLING, q);
@@ -275,7 +268,7 @@ static int on_connect(memif_conn_handle_t conn, void *private_ctx)
 	p->ever_connected = true;
 	p->connected_at = ex_now_ns();
 	printf("connected to \"%s\" (app \"%s\"), %u rx / %u tx queues\n", ci.remote_if_name,
-	       ci.remote_app_name, p->nrx, p->ntx);
+	       ci.remote_app_name, p->qs.nrx, p->qs.ntx);
 	return 0;
 }
 
@@ -393,7 +386,7 @@ static int run(struct pinger *p)
 			return EX_EXIT_FAIL;
 		}
 		if (p->opts.polling && p->connected)
-			for (uint16_t q = 0; q < p->nrx; q++)
+			for (uint16_t q = 0; q < p->qs.nrx; q++)
 				serve_queue(p, q);
 	}
 	if (p->loop.signal)
@@ -409,7 +402,7 @@ static int run(struct pinger *p)
 	       " duplicates, %" PRIu32 " corrupt or unexpected, %" PRIu32 " send errors\n",
 	       p->sent, p->arp_requests, p->duplicates, p->corrupt, p->send_errors);
 	if (p->ever_connected && p->conn)
-		ex_print_queue_stats(stdout, p->conn, p->max_rx, p->max_tx, "");
+		ex_print_queue_stats(stdout, p->conn, p->qs.max_rx, p->qs.max_tx, "");
 	return p->received == p->count && p->corrupt == 0 ? EX_EXIT_OK : EX_EXIT_FAIL;
 }
 

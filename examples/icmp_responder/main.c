@@ -42,9 +42,7 @@ struct iface {
 	bool connected;
 	uint8_t ip[4];
 	uint8_t mac[EX_ETH_ALEN];
-	uint8_t nrx, ntx;         /* queues of the current connection */
-	uint8_t max_rx, max_tx;   /* most queues ever seen, for statistics */
-	uint16_t buffer_size;
+	struct ex_queues qs;
 	bool polling[MAX_QUEUES]; /* wanted rx mode per queue */
 	uint64_t connects;
 	uint64_t rx_packets;
@@ -123,7 +121,7 @@ static void recount_polling(struct app *app)
 		const struct iface *ifc = &app->ifaces[i];
 		if (!ifc->connected)
 			continue;
-		for (unsigned q = 0; q < ifc->nrx; q++)
+		for (unsigned q = 0; q < ifc->qs.nrx; q++)
 			n += ifc->polling[q];
 	}
 	app->polling_queues = n;
@@ -133,7 +131,7 @@ static void recount_polling(struct app *app)
 static void serve_queue(struct iface *ifc, uint16_t qid)
 {
 	struct app *app = ifc->app;
-	uint16_t txq = ifc->ntx ? (uint16_t)(qid % ifc->ntx) : 0;
+	uint16_t txq = ifc->qs.ntx ? (uint16_t)(qid % ifc->qs.ntx) : 0;
 
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		uint16_t rx = 0;
@@ -141,7 +139,7 @@ static void serve_queue(struct iface *ifc, uint16_t qid)
 		if (rx == 0)
 			return;
 
-		ex_tx_init(&app->tx, ifc->conn, txq, ifc->buffer_size);
+		ex_tx_init(&app->tx, ifc->conn, txq, ifc->qs.buffer_size);
 		uint16_t pos = 0;
 		while (pos < rx) {
 			ssize_t len = ex_bufs_gather(app->rx_bufs, rx, &pos, app->in,
@@ -192,15 +190,9 @@ static int on_connect(memif_conn_handle_t conn, void *private_ctx)
 	}
 	ifc->connected = true;
 	ifc->connects++;
-	ifc->nrx = ci.rx_queues;
-	ifc->ntx = ci.tx_queues;
-	if (ifc->nrx > ifc->max_rx)
-		ifc->max_rx = ifc->nrx;
-	if (ifc->ntx > ifc->max_tx)
-		ifc->max_tx = ifc->ntx;
-	ifc->buffer_size = ci.buffer_size;
+	ex_queues_update(&ifc->qs, &ci);
 
-	for (uint16_t q = 0; q < ifc->nrx; q++) {
+	for (uint16_t q = 0; q < ifc->qs.nrx; q++) {
 		/* Hand every receive buffer to the ring (slave) / accept them (master). */
 		err = memif_refill_queue(conn, q, (uint16_t)-1, 0);
 		if (err != MEMIF_ERR_SUCCESS)
@@ -215,7 +207,7 @@ static int on_connect(memif_conn_handle_t conn, void *private_ctx)
 	}
 	recount_polling(ifc->app);
 	printf("interface %u: connected to \"%s\" (app \"%s\"), %u rx / %u tx queues\n",
-	       ifc->index, ci.remote_if_name, ci.remote_app_name, ifc->nrx, ifc->ntx);
+	       ifc->index, ci.remote_if_name, ci.remote_app_name, ifc->qs.nrx, ifc->qs.ntx);
 	return 0;
 }
 
@@ -302,7 +294,7 @@ static void show_iface(struct app *app, struct iface *ifc)
 		       ci.remote_app_name);
 		printf("  queues: %u rx, %u tx, ring size %" PRIu32 ", buffer size %u\n", ci.rx_queues,
 		       ci.tx_queues, ci.ring_size, ci.buffer_size);
-		for (unsigned q = 0; q < ifc->nrx; q++)
+		for (unsigned q = 0; q < ifc->qs.nrx; q++)
 			printf("  rx queue %u mode: %s\n", q, ifc->polling[q] ? "polling" : "interrupt");
 	} else {
 		printf("  state: %s%s%s%s\n",
@@ -311,7 +303,7 @@ static void show_iface(struct app *app, struct iface *ifc)
 	}
 	print_counters(ifc);
 	if (ifc->conn)
-		ex_print_queue_stats(stdout, ifc->conn, ifc->max_rx, ifc->max_tx, "  ");
+		ex_print_queue_stats(stdout, ifc->conn, ifc->qs.max_rx, ifc->qs.max_tx, "  ");
 }
 
 /* ---- stdin commands ------------------------------------------------------ */
@@ -388,8 +380,8 @@ static void cmd_rx_mode(struct app *app, struct iface *ifc, const char *qs, cons
 		return;
 	}
 	if (ifc->connected) {
-		if (qid >= ifc->nrx) {
-			printf("error: interface %u has %u rx queues\n", ifc->index, ifc->nrx);
+		if (qid >= ifc->qs.nrx) {
+			printf("error: interface %u has %u rx queues\n", ifc->index, ifc->qs.nrx);
 			return;
 		}
 		int err = memif_set_rx_mode(ifc->conn, mode, (uint16_t)qid);
@@ -645,7 +637,7 @@ int main(int argc, char **argv)
 			continue;
 		for (unsigned i = 0; i < app->n_ifaces; i++) {
 			struct iface *ifc = &app->ifaces[i];
-			for (unsigned q = 0; ifc->connected && q < ifc->nrx; q++)
+			for (unsigned q = 0; ifc->connected && q < ifc->qs.nrx; q++)
 				if (ifc->polling[q])
 					serve_queue(ifc, (uint16_t)q);
 		}
@@ -658,7 +650,7 @@ int main(int argc, char **argv)
 		printf("interface %u:\n", i);
 		print_counters(ifc);
 		if (ifc->conn)
-			ex_print_queue_stats(stdout, ifc->conn, ifc->max_rx, ifc->max_tx, "  ");
+			ex_print_queue_stats(stdout, ifc->conn, ifc->qs.max_rx, ifc->qs.max_tx, "  ");
 	}
 
 out_ifaces:

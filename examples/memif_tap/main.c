@@ -49,8 +49,7 @@ struct tap_app {
 	memif_socket_handle_t sock;
 	memif_conn_handle_t conn;
 	bool connected;
-	uint8_t nrx, ntx, max_rx, max_tx;
-	uint16_t buffer_size;
+	struct ex_queues qs;
 	int tap_fd;
 	char tap_name[IFNAMSIZ];
 
@@ -182,7 +181,7 @@ static void on_tap(struct ex_loop *loop, int fd, uint32_t events, void *arg)
 		return;
 	}
 	if (app->connected)
-		ex_tx_init(&app->tx, app->conn, 0, app->buffer_size);
+		ex_tx_init(&app->tx, app->conn, 0, app->qs.buffer_size);
 	for (int i = 0; i < TAP_BATCH; i++) {
 		ssize_t n = read(fd, app->frame, sizeof(app->frame));
 		if (n < 0) {
@@ -218,14 +217,8 @@ static int on_connect(memif_conn_handle_t conn, void *private_ctx)
 		memset(&ci, 0, sizeof(ci));
 		ci.rx_queues = ci.tx_queues = app->opts.queues;
 	}
-	app->nrx = ci.rx_queues;
-	app->ntx = ci.tx_queues;
-	if (app->nrx > app->max_rx)
-		app->max_rx = app->nrx;
-	if (app->ntx > app->max_tx)
-		app->max_tx = app->ntx;
-	app->buffer_size = ci.buffer_size;
-	for (uint16_t q = 0; q < app->nrx; q++) {
+	ex_queues_update(&app->qs, &ci);
+	for (uint16_t q = 0; q < app->qs.nrx; q++) {
 		memif_refill_queue(conn, q, (uint16_t)-1, 0);
 		if (app->opts.polling)
 			memif_set_rx_mode(conn, MEMIF_RX_MODE_POLLING, q);
@@ -367,7 +360,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (app->opts.polling && app->connected)
-			for (uint16_t q = 0; q < app->nrx; q++)
+			for (uint16_t q = 0; q < app->qs.nrx; q++)
 				serve_queue(app, q);
 	}
 	if (app->loop.signal)
@@ -379,7 +372,7 @@ int main(int argc, char **argv)
 	printf("%s -> memif: %" PRIu64 " frames read, %" PRIu64 " sent, %" PRIu64
 	       " dropped while memif was down, %" PRIu64 " dropped (ring full or error)\n",
 	       app->tap_name, app->tap_rx, app->memif_tx, app->memif_down, app->memif_tx_drops);
-	ex_print_queue_stats(stdout, app->conn, app->max_rx, app->max_tx, "");
+	ex_print_queue_stats(stdout, app->conn, app->qs.max_rx, app->qs.max_tx, "");
 
 	err = memif_delete(&app->conn);
 	if (err != MEMIF_ERR_SUCCESS)
