@@ -299,12 +299,18 @@ static bool tx_once(struct bench *b, struct qthread *t)
 			memcpy(d, t->tmpl, HDR_LEN);
 			put_seq(d, t->seq++);
 		} else {
-			/* A frame of the app's own memory, copied into the buffers. */
+			/* A frame of the app's own memory, copied into the buffers.
+			 * The sequence number goes into the copy: stamping the app's
+			 * frame first would make the copy's wide load wait for that
+			 * narrow store, which waits behind the previous frame's
+			 * stores to shared memory (a cross-core miss each). */
 			uint8_t *f = t->app + (size_t)(frames % b->o.burst) * t->slot;
 			memif_buffer_t src = { .data = f, .len = size };
 
-			put_seq(f, t->seq++);
 			copy_segs(&t->txb[i], segs, &src, 1);
+			if (t->txb[i].len >= MIN_FRAME)
+				put_seq(t->txb[i].data, t->seq);
+			t->seq++;
 		}
 		i += segs;
 		frames++;
