@@ -289,6 +289,22 @@ static bool tx_once(struct bench *b, struct qthread *t)
 	(void)memif_buffer_alloc(b->conn, t->qid, t->txb, b->o.burst, &n, (uint16_t)size);
 	if (n == 0)
 		return false;
+	if (!b->o.zero_copy) {
+		/* Copy mode, one buffer per frame (the common case): frame i of
+		 * the burst is the app's prebuilt frame i. Nothing else is
+		 * stored per frame: with the copy's stores into shared memory
+		 * waiting on cross-core misses, every extra store (a sequence
+		 * stamp, a spilled counter) holds a store-queue entry and cuts
+		 * how many frames are in flight. rx mode does not look at the
+		 * sequence number; ping stamps its own. */
+		const uint8_t *app = t->app;
+		const size_t slot = t->slot;
+		const memif_buffer_t *txb = t->txb;
+
+		for (; i < n && !(txb[i].flags & MEMIF_BUFFER_FLAG_NEXT); i++)
+			memcpy(txb[i].data, app + i * slot, txb[i].len);
+		frames = i;
+	}
 	while (i < n) {
 		uint32_t segs = frame_segs(t->txb, i, n);
 
@@ -299,18 +315,12 @@ static bool tx_once(struct bench *b, struct qthread *t)
 			memcpy(d, t->tmpl, HDR_LEN);
 			put_seq(d, t->seq++);
 		} else {
-			/* A frame of the app's own memory, copied into the buffers.
-			 * The sequence number goes into the copy: stamping the app's
-			 * frame first would make the copy's wide load wait for that
-			 * narrow store, which waits behind the previous frame's
-			 * stores to shared memory (a cross-core miss each). */
+			/* A chained frame of the app's own memory, copied into
+			 * the buffers. */
 			uint8_t *f = t->app + (size_t)(frames % b->o.burst) * t->slot;
 			memif_buffer_t src = { .data = f, .len = size };
 
 			copy_segs(&t->txb[i], segs, &src, 1);
-			if (t->txb[i].len >= MIN_FRAME)
-				put_seq(t->txb[i].data, t->seq);
-			t->seq++;
 		}
 		i += segs;
 		frames++;
@@ -328,16 +338,31 @@ static bool tx_once(struct bench *b, struct qthread *t)
 
 /*
  * Take what waits on the rx ring: copy each frame into app slot f (copy
- * mode) or look at it in place (zero copy). Fills flen/fstart/fsegs.
+ * mode) or look at it in place (zero copy). Fills flen/fstart/fsegs if keep.
  * Returns the buffers taken (to refill); *frames = frames.
  */
-static uint32_t rx_take(struct bench *b, struct qthread *t, uint32_t *frames)
+static uint32_t rx_take(struct bench *b, struct qthread *t, uint32_t *frames, bool keep)
 {
 	uint16_t n = 0;
 	uint32_t i = 0, f = 0;
 	uint64_t by = 0;
 
 	(void)memif_rx_burst(b->conn, t->qid, t->rxb, (uint16_t)t->rx_room, &n);
+	if (!keep && !b->o.zero_copy) {
+		/* rx mode, one buffer per frame: copy out, nothing else stored
+		 * per frame (see tx_once). */
+		uint8_t *app = t->app;
+		const size_t slot = t->slot;
+		const memif_buffer_t *rxb = t->rxb;
+
+		for (; i < n && !(rxb[i].flags & MEMIF_BUFFER_FLAG_NEXT); i++) {
+			uint32_t len = rxb[i].len;
+
+			memcpy(app + i * slot, rxb[i].data, len < slot ? len : slot);
+			by += len;
+		}
+		f = i;
+	}
 	while (i < n) {
 		uint32_t segs = frame_segs(t->rxb, i, n), len = 0, k;
 
@@ -352,9 +377,11 @@ static uint32_t rx_take(struct bench *b, struct qthread *t, uint32_t *frames)
 			volatile uint8_t sink = *(const uint8_t *)t->rxb[i].data;
 			(void)sink;
 		}
-		t->flen[f] = len;
-		t->fstart[f] = i;
-		t->fsegs[f] = segs;
+		if (keep) {
+			t->flen[f] = len;
+			t->fstart[f] = i;
+			t->fsegs[f] = segs;
+		}
 		by += len;
 		i += segs;
 		f++;
@@ -366,7 +393,7 @@ static uint32_t rx_take(struct bench *b, struct qthread *t, uint32_t *frames)
 
 static bool rx_once(struct bench *b, struct qthread *t)
 {
-	uint32_t f, n = rx_take(b, t, &f);
+	uint32_t f, n = rx_take(b, t, &f, false);
 
 	if (n == 0)
 		return false;
@@ -435,7 +462,7 @@ static uint32_t echo_send(struct bench *b, struct qthread *t, uint32_t nf)
 
 static bool echo_once(struct bench *b, struct qthread *t)
 {
-	uint32_t f, sent, n = rx_take(b, t, &f);
+	uint32_t f, sent, n = rx_take(b, t, &f, true);
 
 	if (n == 0)
 		return false;
@@ -493,7 +520,7 @@ static bool ping_once(struct bench *b, struct qthread *t)
 		t->polls = 0;
 		t->waiting = true;
 	}
-	n = rx_take(b, t, &f);
+	n = rx_take(b, t, &f, true);
 	if (n) {
 		for (i = 0; i < f; i++) {
 			const uint8_t *fr = b->o.zero_copy ? t->rxb[t->fstart[i]].data :
@@ -654,8 +681,10 @@ static void size_thread(struct bench *b, struct qthread *t)
 	t->app_slots = (b->o.mode == MODE_TX ? b->o.burst : frames) + 1;
 	if (posix_memalign((void **)&t->app, 64, (size_t)t->app_slots * slot))
 		die("memif-bench: posix_memalign");
-	for (uint32_t i = 0; i < t->app_slots; i++)
+	for (uint32_t i = 0; i < t->app_slots; i++) {
 		build_frame(t->app + (size_t)i * slot, size, t->qid);
+		put_seq(t->app + (size_t)i * slot, i); /* the frames differ */
+	}
 	t->tmpl = t->app + (size_t)(t->app_slots - 1) * slot;
 }
 
