@@ -34,6 +34,10 @@ int memif__err_public(int err);
 #define MEMIF__MAX_PENDING 64 /* unidentified control channels per listener */
 /* Buffer regions are split so no region nears the 4 GiB a u32 offset reaches. */
 #define MEMIF__MAX_BUFFER_REGION (1ull << 30)
+/* A slave gives each ring at least this many bytes of buffers, by using up
+ * to 2^MEMIF__MAX_BUFFER_LAPS_LOG2 buffers per slot (region.c). */
+#define MEMIF__BUFFER_SPAN (4ull << 20)
+#define MEMIF__MAX_BUFFER_LAPS_LOG2 3
 
 struct memif__socket;
 struct memif__conn;
@@ -122,6 +126,7 @@ struct memif__queue {
 	uint32_t ring_offset;
 	uint16_t buf_region; /* slave: default buffers of this ring */
 	uint32_t buf_base;
+	uint16_t buf_mask;   /* slave: ring index -> default buffer (see region.c) */
 	memif_queue_stats_t *stats;
 	char pad[64]; /* keeps neighbouring queues' hot fields off one cache line */
 };

@@ -99,11 +99,19 @@ static inline int master_tx_avail(struct memif__queue *q, uint32_t want)
 	return memif__ring_count(head, q->next);
 }
 
-/* A slave's own buffer for a slot, recorded once app buffers are in play. */
-static void set_default_slot(struct memif__queue *q, uint16_t slot)
+/* Offset of a slave's own buffer for ring index idx (region.c: buf_mask). */
+static inline uint32_t default_offset(const struct memif__queue *q, uint16_t idx)
 {
+	return q->buf_base + (uint32_t)(idx & q->buf_mask) * q->buffer_size;
+}
+
+/* A slave's own buffer for ring index idx, recorded once app buffers are in play. */
+static void set_default_slot(struct memif__queue *q, uint16_t idx)
+{
+	uint16_t slot = idx & q->mask;
+
 	q->slots[slot].region = q->buf_region;
-	q->slots[slot].offset = q->buf_base + (uint32_t)slot * q->buffer_size;
+	q->slots[slot].offset = default_offset(q, idx);
 	q->slots[slot].cap = q->buffer_size;
 }
 
@@ -121,13 +129,15 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 	base = region_ptr(q, q->buf_region, q->buf_base);
 	if (likely(need == 1)) {
 		/* One buffer per packet: the common case, kept tight. */
+		const uint16_t next = q->next, mask = q->mask, bmask = q->buf_mask;
+
 		n = (uint16_t)MEMIF_MIN((uint32_t)count, (uint32_t)room);
 		for (p = 0; p < n; p++) {
-			uint16_t slot = (uint16_t)(q->next + p) & q->mask;
+			uint16_t idx = (uint16_t)(next + p), slot = idx & mask;
 			memif_buffer_t *b = &bufs[p];
 
 			if (unlikely(q->ext_tx))
-				set_default_slot(q, slot);
+				set_default_slot(q, idx);
 			/* One whole-struct store, not five field stores: behind the
 			 * app's stores into shared memory (cross-core misses) every
 			 * store waits in the store queue, so fewer is faster. */
@@ -135,7 +145,7 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 					       .ring = q->ring,
 					       .len = size,
 					       .flags = 0,
-					       .data = base + (size_t)slot * bsize };
+					       .data = base + (size_t)(idx & bmask) * bsize };
 		}
 		q->next = (uint16_t)(q->next + n);
 		*count_out = n;
@@ -150,10 +160,10 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 			memif_buffer_t *b = &bufs[n++];
 
 			if (unlikely(q->ext_tx))
-				set_default_slot(q, slot);
+				set_default_slot(q, q->next);
 			b->desc_index = slot;
 			b->ring = q->ring;
-			b->data = base + (size_t)slot * bsize;
+			b->data = base + (size_t)(q->next & q->buf_mask) * bsize;
 			b->len = MEMIF_MIN(left, bsize);
 			b->flags = k + 1 < need ? MEMIF_BUFFER_FLAG_NEXT : 0;
 			left -= b->len;
@@ -294,7 +304,7 @@ MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, mem
 			uint16_t k;
 
 			for (k = q->pub; k != q->next; k++)
-				set_default_slot(q, k & q->mask);
+				set_default_slot(q, k);
 			q->ext_tx = true;
 		}
 		q->slots[slot].region = r;
@@ -335,12 +345,13 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	 * Loop invariants live in locals: the compiler cannot prove that the
 	 * descriptor stores do not alias the queue. */
 	if (!q->is_master && !q->ext_tx) {
-		const uint16_t pub = q->pub, mask = q->mask, breg = q->buf_region;
+		const uint16_t pub = q->pub, mask = q->mask, bmask = q->buf_mask;
+		const uint16_t breg = q->buf_region;
 		const uint32_t bbase = q->buf_base, bsize = q->buffer_size;
 
 		for (i = 0; i < n; i++) {
 			const memif_buffer_t *b = &bufs[i];
-			uint16_t slot = (uint16_t)(pub + i) & mask;
+			uint16_t idx = (uint16_t)(pub + i), slot = idx & mask;
 			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT :
 									    0;
 
@@ -350,7 +361,7 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 				(memif_desc_t){ .flags = fl,
 						.region = breg,
 						.length = b->len,
-						.offset = bbase + (uint32_t)slot * bsize };
+						.offset = bbase + (uint32_t)(idx & bmask) * bsize };
 			bytes += b->len;
 			pkts += !fl;
 		}
@@ -539,10 +550,10 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 		return MEMIF_ERR_INVAL_ARG;
 	n = (uint16_t)MEMIF_MIN((uint32_t)count, memif__ring_free(q->ring_size, q->pub, q->next));
 	for (i = 0; i < n; i++) {
-		uint16_t slot = (uint16_t)(q->pub + i) & q->mask;
+		uint16_t idx = (uint16_t)(q->pub + i), slot = idx & q->mask;
 		struct memif__slot *s = &q->slots[slot];
 		memif_desc_t *d = &q->ring->desc[slot];
-		uint32_t off = q->buf_base + (uint32_t)slot * q->buffer_size;
+		uint32_t off = default_offset(q, idx);
 
 		if (c->sock->ext_offset && q->regions[q->buf_region].is_external) {
 			off = c->sock->ext_offset(c->private_ctx);

@@ -7,6 +7,14 @@
  * Slave layout: region 0 holds the rings (S2M first, then M2S); buffer
  * regions follow, each ring's buffers contiguous in one region, a new
  * region whenever one would pass MEMIF__MAX_BUFFER_REGION.
+ *
+ * A small ring gets more buffers than slots (a power of two times as many,
+ * used lap after lap: ring index i uses buffer i & buf_mask). With only one
+ * buffer per slot, a buffer is written again while the receiving core
+ * still caches it from the last lap, and each of those writes waits on a
+ * cross-core invalidation; measured on a 2-vCPU EPYC, 1500-byte frames
+ * went about 30% faster once a ring's buffers spanned 4 MiB or more.
+ * The protocol allows it: descriptors carry each buffer's offset.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -95,11 +103,27 @@ static void init_ring(struct memif__queue *q)
 	ring->flags = q->polling ? MEMIF_RING_FLAG_MASK_INT : 0;
 }
 
+/* log2 of the buffers per ring slot (see the top of this file). */
+static uint8_t buffer_laps_log2(const struct memif__conn *c)
+{
+	uint64_t bytes = ((uint64_t)c->buffer_size) << c->log2_ring;
+	uint8_t l = 0;
+
+	/* App-supplied buffer memory is sized by the app: keep to one lap. */
+	if (c->sock->ext_add)
+		return 0;
+	while (l < MEMIF__MAX_BUFFER_LAPS_LOG2 && (bytes << l) < MEMIF__BUFFER_SPAN &&
+	       c->log2_ring + l < 15)
+		l++;
+	return l;
+}
+
 int memif__region_slave_setup(struct memif__conn *c)
 {
 	uint16_t nq = (uint16_t)(c->num_s2m + c->num_m2s);
 	uint64_t rb = ring_bytes(c->log2_ring);
-	uint64_t bb = ((uint64_t)1 << c->log2_ring) * c->buffer_size;
+	uint8_t laps = buffer_laps_log2(c);
+	uint64_t bb = ((uint64_t)c->buffer_size << c->log2_ring) << laps;
 	uint64_t used = 0;
 	uint16_t i, cur = 0;
 	int err;
@@ -124,6 +148,7 @@ int memif__region_slave_setup(struct memif__conn *c)
 		}
 		q->buf_region = cur;
 		q->buf_base = (uint32_t)used;
+		q->buf_mask = (uint16_t)((1u << (c->log2_ring + laps)) - 1u);
 		used += bb;
 		c->regions[cur].size = used;
 	}
