@@ -17,7 +17,9 @@
 # --spin) before and after, a wait until the machine is idle before, and a
 # sample of the run queue during. A run is flagged "slow" when a probe is
 # above SLOW_FACTOR x the best probe seen, "busy" when other processes
-# competed for the CPUs; flagged runs are re-run (up to --retries times) and
+# competed for the CPUs, "outlier" when its rate is below a third of the
+# median of the case's earlier clean runs (a slow period between the two
+# probes); flagged runs are re-run (up to --retries times) and
 # never enter the medians while clean runs of the same case exist.
 #
 # Writes a Markdown report (default docs/performance.md) and plots
@@ -415,6 +417,26 @@ efd_floor() { # "" | --epoll
 
 # ---- the measuring wrapper -------------------------------------------------------
 
+# Is this pps (labels given) below a third of the median of the case's
+# earlier clean runs (at least two)? The host can turn slow and fast again
+# between two probes; such a run looks clean but is not.
+outlier() { # labels pps
+	local key
+	key=$(sed 's/ rep=[0-9]*//' <<<"$1")
+	[ -n "$2" ] || return 1
+	awk -v key="$key" -v pps="$2" '
+		{ lab = $0; sub(/ tag=.*/, "", lab); sub(/ rep=[0-9]+/, "", lab) }
+		lab == key && / status=ok / {
+			for (i = 1; i <= NF; i++) if ($i ~ /^pps=/) { split($i, kv, "="); v[n++] = kv[2] + 0 }
+		}
+		END {
+			if (n < 2) exit 1
+			for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+			m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+			exit !(pps * 3 < m)
+		}' "$results"
+}
+
 # measure "key=value labels" expected_busy_threads command...
 # Runs the command with probes around it; re-runs flagged runs.
 measure() {
@@ -443,6 +465,8 @@ measure() {
 			status=slow
 		elif [ "$quiet" = 0 ] || awk -v o="$others" 'BEGIN { exit !(o > 0.5) }'; then
 			status=busy
+		elif outlier "$labels" "$(field pps "$res")"; then
+			status=outlier
 		fi
 		run_labels[$run_no]=$labels
 		run_cmds[$run_no]="$expect $*"
@@ -454,8 +478,8 @@ measure() {
 			return 1
 		fi
 		attempt=$((attempt + 1))
-		if [ "$status" = slow ]; then
-			log "slow period: re-running in 10 s"
+		if [ "$status" = slow ] || [ "$status" = outlier ]; then
+			log "$status run: re-running in 10 s"
 			sleep 10
 		fi
 	done
@@ -662,7 +686,7 @@ echo "| DPDK | ${dpdk_ver} (Debian \`dpdk-testpmd\` with \`net_memif\`) |"
 echo "| pinning | receiver on CPU $cpu_rx, sender on CPU $cpu_tx; each process has one core |"
 echo "| cache-line probe | best ${best_probe} ns, median ${probe_med:-?} ns, worst ${probe_max:-?} ns round trip between the two CPUs |"
 echo
-echo "Runs: $all_runs, of which $flagged flagged (slow host period, busy machine or failure)"
+echo "Runs: $all_runs, of which $flagged flagged (slow host period, busy machine, outlier or failure)"
 echo "and re-run up to $retries times; medians use clean runs only (a \`*\` marks a case"
 echo "that had none, whose median then uses the flagged runs)."
 echo
@@ -769,7 +793,9 @@ echo "CPUs (median of batch means of 500 round trips). A run is **slow** when ei
 echo "above ${slow_factor}× the best probe of the session: the host has moved the vCPUs apart and"
 echo "memif throughput drops several times. Before each run the script also waits until the"
 echo "machine is idle (below ${busy_limit}% CPU), and samples the run queue during the run: a run"
-echo "with other runnable tasks (another build, other tests) is **busy**. Both kinds are re-run."
+echo "with other runnable tasks (another build, other tests) is **busy**. A run whose rate is"
+echo "below a third of the median of the same case's earlier clean runs is an **outlier**: the"
+echo "host can turn slow and back between the two probes. All three kinds are re-run."
 echo
 echo "| run | result | probe before / after (ns) | other runnable tasks | status |"
 echo "| --- | --- | ---: | ---: | --- |"
