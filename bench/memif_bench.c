@@ -278,6 +278,23 @@ static inline uint32_t frame_segs(const memif_buffer_t *bufs, uint32_t i, uint32
 	return k - i + 1;
 }
 
+/*
+ * Fill the frame bufs[0..segs) from `src` (len bytes): zero copy writes only
+ * the headers in place (when the first buffer holds them), copy mode copies
+ * the whole frame.
+ */
+static inline void put_frame(memif_buffer_t *bufs, uint32_t segs, const uint8_t *src,
+			     uint32_t len, bool zero_copy)
+{
+	if (zero_copy && bufs->len >= MIN_FRAME) {
+		memcpy(bufs->data, src, HDR_LEN);
+	} else {
+		memif_buffer_t s = { .data = (void *)src, .len = len };
+
+		copy_segs(bufs, segs, &s, 1);
+	}
+}
+
 /* ---- data path ---------------------------------------------------------- */
 
 /* tx mode: allocate a burst, fill it, send it. Returns false if the ring was full. */
@@ -306,21 +323,16 @@ static bool tx_once(struct bench *b, struct qthread *t)
 		frames = i;
 	}
 	while (i < n) {
+		/* Zero copy, or a chained frame of the app's own memory. */
 		uint32_t segs = frame_segs(t->txb, i, n);
 
 		if (b->o.zero_copy) {
-			/* Build the frame in place: headers and sequence number. */
-			uint8_t *d = t->txb[i].data;
-
-			memcpy(d, t->tmpl, HDR_LEN);
-			put_seq(d, t->seq++);
+			put_frame(&t->txb[i], segs, t->tmpl, size, true);
+			if (t->txb[i].len >= MIN_FRAME)
+				put_seq(t->txb[i].data, t->seq++);
 		} else {
-			/* A chained frame of the app's own memory, copied into
-			 * the buffers. */
-			uint8_t *f = t->app + (size_t)(frames % b->o.burst) * t->slot;
-			memif_buffer_t src = { .data = f, .len = size };
-
-			copy_segs(&t->txb[i], segs, &src, 1);
+			put_frame(&t->txb[i], segs, t->app + (size_t)(frames % b->o.burst) * t->slot,
+				  size, false);
 		}
 		i += segs;
 		frames++;
@@ -338,11 +350,13 @@ static bool tx_once(struct bench *b, struct qthread *t)
 
 /*
  * Take what waits on the rx ring: copy each frame into app slot f (copy
- * mode) or look at it in place (zero copy). Fills flen/fstart/fsegs if keep.
+ * mode) or look at it in place (zero copy). Fills flen/fstart/fsegs for
+ * echo and ping, which look at the frames again.
  * Returns the buffers taken (to refill); *frames = frames.
  */
-static uint32_t rx_take(struct bench *b, struct qthread *t, uint32_t *frames, bool keep)
+static uint32_t rx_take(struct bench *b, struct qthread *t, uint32_t *frames)
 {
+	const bool keep = b->o.mode != MODE_RX;
 	uint16_t n = 0;
 	uint32_t i = 0, f = 0;
 	uint64_t by = 0;
@@ -393,7 +407,7 @@ static uint32_t rx_take(struct bench *b, struct qthread *t, uint32_t *frames, bo
 
 static bool rx_once(struct bench *b, struct qthread *t)
 {
-	uint32_t f, n = rx_take(b, t, &f, false);
+	uint32_t f, n = rx_take(b, t, &f);
 
 	if (n == 0)
 		return false;
@@ -409,8 +423,8 @@ static bool rx_once(struct bench *b, struct qthread *t)
 
 /*
  * Send frames [0, nf) of the last received burst: from app memory (copy
- * mode, MACs already swapped there) or straight from the rx buffers (zero
- * copy, MACs swapped in the tx buffer). Frames of equal length go in one
+ * mode) or straight from the rx buffers (zero copy), MACs swapped in the tx
+ * buffer. Frames of equal length go in one
  * memif_buffer_alloc call. Returns the frames sent.
  */
 static uint32_t echo_send(struct bench *b, struct qthread *t, uint32_t nf)
@@ -435,16 +449,13 @@ static uint32_t echo_send(struct bench *b, struct qthread *t, uint32_t nf)
 		for (k = 0; k < got; got_f++) {
 			uint32_t segs = frame_segs(t->txb + nb, k, got);
 
-			if (b->o.zero_copy) {
+			if (b->o.zero_copy)
 				copy_segs(t->txb + nb + k, segs, &t->rxb[t->fstart[i]], t->fsegs[i]);
+			else
+				put_frame(t->txb + nb + k, segs, t->app + (size_t)i * t->slot, len,
+					  false);
+			if (t->txb[nb + k].len >= 12)
 				swap_macs(t->txb[nb + k].data);
-			} else {
-				memif_buffer_t src = { .data = t->app + (size_t)i * t->slot, .len = len };
-
-				copy_segs(t->txb + nb + k, segs, &src, 1);
-				if (t->txb[nb + k].len >= 12)
-					swap_macs(t->txb[nb + k].data);
-			}
 			k += segs;
 			i++;
 		}
@@ -462,7 +473,7 @@ static uint32_t echo_send(struct bench *b, struct qthread *t, uint32_t nf)
 
 static bool echo_once(struct bench *b, struct qthread *t)
 {
-	uint32_t f, sent, n = rx_take(b, t, &f, true);
+	uint32_t f, sent, n = rx_take(b, t, &f);
 
 	if (n == 0)
 		return false;
@@ -497,16 +508,9 @@ static bool ping_once(struct bench *b, struct qthread *t)
 		for (i = 0; i < got;) {
 			uint32_t segs = frame_segs(t->txb, i, got);
 
-			if (b->o.zero_copy) {
-				memcpy(t->txb[i].data, t->tmpl, HDR_LEN);
+			put_frame(&t->txb[i], segs, t->tmpl, b->o.size, b->o.zero_copy);
+			if (t->txb[i].len >= MIN_FRAME)
 				put_seq(t->txb[i].data, t->seq);
-			} else {
-				memif_buffer_t src = { .data = t->tmpl, .len = b->o.size };
-
-				copy_segs(&t->txb[i], segs, &src, 1);
-				if (t->txb[i].len >= MIN_FRAME)
-					put_seq(t->txb[i].data, t->seq);
-			}
 			i += segs;
 		}
 		if (got)
@@ -520,7 +524,7 @@ static bool ping_once(struct bench *b, struct qthread *t)
 		t->polls = 0;
 		t->waiting = true;
 	}
-	n = rx_take(b, t, &f, true);
+	n = rx_take(b, t, &f);
 	if (n) {
 		for (i = 0; i < f; i++) {
 			const uint8_t *fr = b->o.zero_copy ? t->rxb[t->fstart[i]].data :
