@@ -81,9 +81,8 @@ struct mt {
 	uint32_t size;      /* generator: frame size */
 	uint32_t window;    /* generator: frames in flight per queue, as asked */
 	uint32_t eff_window; /* ... capped so the echoes fit half a ring */
-	uint16_t buffer_size;
+	struct ex_queues qs;
 	unsigned nq;        /* workers running */
-	uint8_t max_rx, max_tx;
 	struct worker *workers;
 	int done_fd;        /* eventfd: workers -> main thread, one count per finished worker */
 	unsigned done;      /* finished workers of this connection */
@@ -166,7 +165,7 @@ static bool generate(struct worker *w)
 	struct mt *mt = w->mt;
 	bool ring_ok = true;
 
-	ex_tx_init(&w->txb, mt->conn, w->qid, mt->buffer_size);
+	ex_tx_init(&w->txb, mt->conn, w->qid, mt->qs.buffer_size);
 	for (uint32_t seq = w->sent;
 	     seq < mt->per_queue && seq - w->expected < mt->eff_window && seq - w->sent < EX_BURST;
 	     seq++) {
@@ -215,7 +214,7 @@ static void serve_queue(struct worker *w)
 		if (rx == 0)
 			return;
 		if (!mt->generate)
-			ex_tx_init(&w->txb, mt->conn, w->qid, mt->buffer_size);
+			ex_tx_init(&w->txb, mt->conn, w->qid, mt->qs.buffer_size);
 		while (pos < rx) {
 			ssize_t len = ex_bufs_gather(w->bufs, rx, &pos, w->frame, sizeof(w->frame));
 			w->rx++;
@@ -398,15 +397,11 @@ static int on_connect(memif_conn_handle_t conn, void *private_ctx)
 		memset(&ci, 0, sizeof(ci));
 		ci.rx_queues = ci.tx_queues = mt->opts.queues;
 	}
-	mt->buffer_size = ci.buffer_size;
+	ex_queues_update(&mt->qs, &ci);
 	uint32_t bsize = ci.buffer_size ? ci.buffer_size : 2048;
 	uint32_t ring = ci.ring_size ? ci.ring_size : 1024;
 	uint32_t fit = ring / 2 / ((mt->size + bsize - 1) / bsize);
 	mt->eff_window = mt->window < fit ? mt->window : (fit ? fit : 1);
-	if (ci.rx_queues > mt->max_rx)
-		mt->max_rx = ci.rx_queues;
-	if (ci.tx_queues > mt->max_tx)
-		mt->max_tx = ci.tx_queues;
 	for (uint16_t q = 0; q < ci.rx_queues; q++) {
 		memif_refill_queue(conn, q, (uint16_t)-1, 0);
 		if (mt->opts.polling)
@@ -622,7 +617,7 @@ int main(int argc, char **argv)
 	/* Joins the workers through on_disconnect if the link is up. */
 	if (mt->connected)
 		stop_workers(mt);
-	ex_print_queue_stats(stdout, mt->conn, mt->max_rx, mt->max_tx, "");
+	ex_print_queue_stats(stdout, mt->conn, mt->qs.max_rx, mt->qs.max_tx, "");
 	err = memif_delete(&mt->conn);
 	if (err != MEMIF_ERR_SUCCESS)
 		fprintf(stderr, "error: memif_delete: %s\n", memif_strerror(err));
