@@ -34,6 +34,22 @@ static inline void *region_ptr(const struct memif__queue *q, uint16_t region, ui
 }
 
 /* A descriptor written by the peer: does it name memory we know? */
+/*
+ * One read of each field of a peer descriptor. A plain struct copy lets the
+ * compiler load a field again from shared memory after it was checked, when
+ * the peer may have changed it.
+ */
+static inline memif_desc_t desc_load(const memif_desc_t *p)
+{
+	const volatile memif_desc_t *v = p;
+
+	return (memif_desc_t){ .flags = v->flags,
+			       .region = v->region,
+			       .length = v->length,
+			       .offset = v->offset,
+			       .metadata = v->metadata };
+}
+
 static inline bool desc_ok(const struct memif__region *regs, uint16_t nreg, const memif_desc_t *d)
 {
 	return d->region < nreg && memif__ring_span_ok(regs[d->region].size, d->offset, d->length);
@@ -217,7 +233,7 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 				goto out;
 			}
 			slot = q->next & q->mask;
-			d = q->ring->desc[slot];
+			d = desc_load(&q->ring->desc[slot]);
 			if (unlikely(!desc_ok(q->regions, q->regions_num, &d) || d.length == 0))
 				return fault(q, "peer offered a buffer outside its regions");
 			q->slots[slot].cap = d.length;
@@ -471,7 +487,7 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 
 		for (n = 0; n < lim;) {
 			uint16_t slot = (uint16_t)(next + n) & mask;
-			memif_desc_t d = ring->desc[slot];
+			memif_desc_t d = desc_load(&ring->desc[slot]);
 			memif_buffer_t *b = &bufs[n];
 			uint8_t *data;
 
