@@ -98,15 +98,18 @@ static inline int slave_tx_room(struct memif__queue *q, uint32_t want)
 	return (int)memif__ring_free(q->ring_size, q->next, tail);
 }
 
-/* Slots a master may fill on an M2S ring (refilled by the slave), or -1. */
-static inline int master_tx_avail(struct memif__queue *q, uint32_t want)
+/*
+ * Slots a master may take, up to the slave's head: empty buffers to fill on
+ * an M2S ring, packets to read on an S2M ring. -1 on a bad head.
+ */
+static inline int master_avail(struct memif__queue *q, uint32_t want)
 {
 	uint16_t avail = memif__ring_count(q->peer, q->next);
 	uint16_t head;
 
 	if (likely(avail >= want))
 		return avail;
-	/* Pairs with the slave's store-release of head in its refill. */
+	/* Pairs with the slave's store-release of head (refill or tx burst). */
 	head = memif__load_acquire(&q->ring->head);
 	if (unlikely(!memif__ring_ahead_ok(head, q->pub, q->ring_size) ||
 		     !memif__ring_ahead_ok(head, q->next, q->ring_size)))
@@ -195,7 +198,7 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
 			uint16_t *count_out, uint16_t size, uint16_t *pkts)
 {
-	int got = master_tx_avail(q, count);
+	int got = master_avail(q, count);
 	uint16_t avail, n = 0, p;
 	bool too_small = false;
 
@@ -220,7 +223,7 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 
 			if (avail == 0 && (uint32_t)(n - start_n) < most) {
 				/* The cached head ran out mid-packet: look again. */
-				got = master_tx_avail(q, UINT32_MAX);
+				got = master_avail(q, UINT32_MAX);
 				if (unlikely(got < 0))
 					return fault(q, "peer moved head beyond the ring");
 				avail = (uint16_t)got;
@@ -458,13 +461,8 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	avail = memif__ring_count(q->peer, q->next);
 	if (avail < count) {
 		if (q->is_master) {
-			/* Pairs with the slave's store-release of head in its tx burst. */
-			uint16_t head = memif__load_acquire(&ring->head);
-
-			if (unlikely(!memif__ring_ahead_ok(head, q->pub, q->ring_size) ||
-				     !memif__ring_ahead_ok(head, q->next, q->ring_size)))
+			if (unlikely(master_avail(q, count) < 0))
 				return fault(q, "peer moved head beyond the ring");
-			q->peer = head;
 		} else {
 			/* Pairs with the master's store-release of tail in its tx burst. */
 			uint16_t tail = memif__load_acquire(&ring->tail);
