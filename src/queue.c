@@ -572,8 +572,12 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 		if (c->sock->ext_offset && q->regions[q->buf_region].is_external) {
 			off = c->sock->ext_offset(c->private_ctx);
 			if (unlikely(!memif__region_bounds_ok(&q->regions[q->buf_region], off,
-							      q->buffer_size)))
-				return MEMIF_ERR_INVAL_ARG;
+							      q->buffer_size))) {
+				/* Publish the buffers before it: the app handed
+				 * them out and would lose them otherwise. */
+				err = MEMIF_ERR_INVAL_ARG;
+				break;
+			}
 		}
 		s->region = q->buf_region;
 		s->offset = off + headroom;
@@ -583,10 +587,10 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 		d->length = s->cap;
 		d->flags = 0;
 	}
-	q->pub = (uint16_t)(q->pub + n);
+	q->pub = (uint16_t)(q->pub + i);
 	/* Offer empty buffers; pairs with the master's load-acquire of head. */
 	memif__store_release(&q->ring->head, q->pub);
-	return MEMIF_ERR_SUCCESS;
+	return err;
 }
 
 int memif__queue_set_polling(struct memif__queue *q, bool polling)

@@ -783,6 +783,7 @@ static struct {
 	uint32_t size;
 	int fd;
 	uint32_t next_rx; /* next rx buffer handed out by ext_offset */
+	int bad_in;       /* > 0: the bad_in-th next call returns an offset past the region */
 	uint32_t handed[EXT_RING]; /* offsets handed out, by slot of use */
 } ext;
 
@@ -846,6 +847,8 @@ static uint32_t ext_offset(void *private_ctx)
 	uint32_t off = (ext.next_rx % EXT_RING) * EXT_BSIZE;
 
 	(void)private_ctx;
+	if (ext.bad_in > 0 && --ext.bad_in == 0)
+		return ext.size; /* outside the region: refused */
 	ext.handed[ext.next_rx % EXT_RING] = off;
 	ext.next_rx++;
 	ext.n_off++;
@@ -946,6 +949,26 @@ START_TEST(test_external_region)
 			ck_assert(t_frame_verify(d, b[i].len, 16u * (uint32_t)round + i));
 		}
 		ck_assert_int_eq(memif_refill_queue(p.s.conn, 0, rx, 0), MEMIF_ERR_SUCCESS);
+	}
+
+	/* A bad offset midway: the buffers handed out before it are offered
+	 * (head moves by 3), the refill reports INVAL_ARG. */
+	{
+		memif_ring_details_t *rd = t_ring_details_new(EXT_RING);
+		uint16_t rx = 0, head;
+
+		ck_assert_uint_eq(t_tx_frames(p.m.conn, 0, &tq, 16, 200, 16), 16);
+		ck_assert_int_eq(memif_rx_burst(p.s.conn, 0, b, EXT_RING, &rx), MEMIF_ERR_SUCCESS);
+		ck_assert_uint_eq(rx, 16);
+		ck_assert_int_eq(memif_get_rx_ring_details(p.s.conn, rd, 0, EXT_RING),
+				 MEMIF_ERR_SUCCESS);
+		head = rd->head;
+		ext.bad_in = 4;
+		ck_assert_int_eq(memif_refill_queue(p.s.conn, 0, rx, 0), MEMIF_ERR_INVAL_ARG);
+		ck_assert_int_eq(memif_get_rx_ring_details(p.s.conn, rd, 0, EXT_RING),
+				 MEMIF_ERR_SUCCESS);
+		ck_assert_uint_eq((uint16_t)(rd->head - head), 3);
+		free(rd);
 	}
 
 	/* The app's region goes back to the app on delete. */
