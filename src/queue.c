@@ -182,7 +182,7 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 				set_default_slot(q, q->next);
 			b->desc_index = slot;
 			b->ring = q->ring;
-			b->data = base + (size_t)(q->next & q->buf_mask) * bsize;
+			b->data = region_ptr(q, q->buf_region, default_offset(q, q->next));
 			b->len = MEMIF_MIN(left, bsize);
 			b->flags = k + 1 < need ? MEMIF_BUFFER_FLAG_NEXT : 0;
 			left -= b->len;

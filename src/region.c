@@ -138,6 +138,7 @@ int memif__region_slave_setup(struct memif__conn *c)
 		struct memif__queue *q = i < c->num_s2m ? &c->txq[i] : &c->rxq[i - c->num_s2m];
 
 		q->ring_region = 0;
+		/* At most 510 rings of at most 128 + 16 * 2^14 bytes: fits 32 bits. */
 		q->ring_offset = (uint32_t)(rb * i);
 		if (cur == 0 || used + bb > MEMIF__MAX_BUFFER_REGION) {
 			err = add_region(c, 0);
@@ -151,10 +152,6 @@ int memif__region_slave_setup(struct memif__conn *c)
 		q->buf_mask = (uint16_t)((1u << (c->log2_ring + laps)) - 1u);
 		used += bb;
 		c->regions[cur].size = used;
-	}
-	if (rb * nq > UINT32_MAX) {
-		err = MEMIF__E(MEMIF_ERR_INVAL_ARG);
-		goto err_release;
 	}
 	for (i = 0; i < c->regions_num; i++) {
 		err = create_region(c, &c->regions[i], i > 0);
