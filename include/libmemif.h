@@ -6,29 +6,52 @@
  * builds against this header unchanged. Extensions are marked as such.
  *
  * Objects
- *   socket     a control-channel endpoint (memif_create_socket). Its role is
- *              fixed by the first interface created on it: a master socket
- *              listens and serves many interfaces told apart by id, a slave
- *              socket connects.
+ *   socket     a control-channel endpoint on one path (memif_create_socket).
+ *              Its master interfaces share one listener on the path and are
+ *              told apart by id; its slave interfaces connect to the path.
+ *              One socket may hold both (a master and a slave of the same
+ *              id on one socket talk to each other: a loopback).
  *   interface  one memif link ("connection", memif_create), with its own
  *              shared memory regions and queues once connected.
  *
  * Threads
  *   A socket and all its interfaces are driven from one thread, the control
- *   thread: every call except the data-path ones (buffer_alloc, tx_burst,
- *   rx_burst, refill_queue, buffer_enq_tx, get_queue_stats) belongs to it.
+ *   thread: every call except the data-path ones (buffer_alloc,
+ *   buffer_enq_tx, tx_burst, rx_burst, refill_queue, buffer_requeue,
+ *   set_next_free_buffer, get_queue_stats) belongs to it.
  *   Each queue may be used by one thread at a time; different queues of the
- *   same interface from different threads at once.
+ *   same interface from different threads at once. buffer_requeue uses the
+ *   queues of both its buffers.
+ *
+ * Interrupts
+ *   The peer signals a receive queue's eventfd when it publishes packets
+ *   (unless the queue polls, see memif_set_rx_mode). The interrupt is
+ *   level-triggered: the eventfd stays readable until a memif_rx_burst
+ *   leaves the ring empty, so a level-triggered waiter (epoll without
+ *   EPOLLET, poll) is woken again while packets wait. For an interface
+ *   created with on_interrupt the library has the eventfds watched (by
+ *   on_control_fd_update, or in its own epoll) and runs on_interrupt;
+ *   without on_interrupt nobody watches them: the app gets each one with
+ *   memif_get_queue_efd and waits on it itself, or polls.
+ *   A thread that waits on a queue's eventfd must be its only watcher: in
+ *   self-poll mode memif_get_queue_efd takes the fd out of the library's
+ *   epoll (until the next connect); with on_control_fd_update, take it out
+ *   of your own loop. To wake such a thread for reasons of your own (stop,
+ *   new work), give it an eventfd of your own to wait on as well: the
+ *   queue's eventfd is the peer's signal and memif_rx_burst clears it.
  *
  * Callbacks
  *   on_control_fd_update runs inside memif_create_socket, memif_delete_socket,
  *   memif_set_listener_fd, memif_create, memif_delete,
  *   memif_request_connection and memif_control_fd_handler (never in self-poll
- *   mode, which has no such callback). on_connect, on_disconnect and
+ *   mode, which has no such callback). It is given the socket's timer,
+ *   listener and control channels, and the receive queues' eventfds of the
+ *   interfaces that have an on_interrupt. on_connect, on_disconnect and
  *   on_interrupt run only inside memif_control_fd_handler and
  *   memif_poll_event (and on_disconnect also inside memif_delete of a
- *   connected interface), on the caller's thread. A call that fails never
- *   fires a callback later for its request.
+ *   connected interface), on the caller's thread. on_interrupt is never
+ *   called for a queue in polling mode. A call that fails never fires a
+ *   callback later for its request.
  */
 #ifndef LIBMEMIF_H
 #define LIBMEMIF_H
@@ -53,6 +76,8 @@ extern "C" {
 #define MEMIF_HAVE_QUEUE_STATS 1
 /* Extension: socket file mode/owner and peer credentials. */
 #define MEMIF_HAVE_SOCKET_PERMS 1
+/* Extension: strict mode for unsealed regions, and each region's seal state. */
+#define MEMIF_HAVE_SEALED_REGIONS 1
 
 /* Error codes. Every call returns one of these; 0 is success. */
 typedef enum {
@@ -68,14 +93,14 @@ typedef enum {
 	MEMIF_ERR_BAD_FD,          /* bad file descriptor */
 	MEMIF_ERR_NOMEM,           /* out of memory */
 	MEMIF_ERR_INVAL_ARG,       /* invalid argument or handle */
-	MEMIF_ERR_NOCONN,          /* interface is not connected */
+	MEMIF_ERR_NOCONN,          /* no interface (NULL handle), or link down */
 	MEMIF_ERR_CONN,            /* interface is already connected */
 	MEMIF_ERR_CB_FDUPDATE,     /* the app's on_control_fd_update failed */
 	MEMIF_ERR_FILE_NOT_SOCK,   /* the path exists and is not a socket */
-	MEMIF_ERR_NO_SHMFD,        /* a message lacked its memory fd */
+	MEMIF_ERR_NO_SHMFD,        /* a region's memory fd is missing or unusable */
 	MEMIF_ERR_COOKIE,          /* ring cookie mismatch */
 	MEMIF_ERR_NOBUF_RING,      /* ring full or empty: fewer buffers than asked */
-	MEMIF_ERR_NOBUF,           /* not enough buffers */
+	MEMIF_ERR_NOBUF,           /* not enough buffers; rx_burst: more wait */
 	MEMIF_ERR_NOBUF_DET,       /* details buffer too small */
 	MEMIF_ERR_INT_WRITE,       /* writing an interrupt failed */
 	MEMIF_ERR_MFMSG,           /* malformed message */
@@ -137,7 +162,11 @@ typedef int(memif_control_fd_update_t)(memif_fd_event_t fde, void *private_ctx);
 /* on_connect / on_disconnect; `private_ctx` is the one given to memif_create. */
 typedef int(memif_connection_update_t)(memif_conn_handle_t conn, void *private_ctx);
 
-/* Packets wait on receive queue `qid` (interrupt mode). */
+/*
+ * Packets wait on receive queue `qid` (interrupt mode). Called again while
+ * they wait (level-triggered): take them with memif_rx_burst, whose SUCCESS
+ * says the ring is empty.
+ */
 typedef int(memif_on_interrupt_t)(memif_conn_handle_t conn, void *private_ctx, uint16_t qid);
 
 /*
@@ -156,7 +185,7 @@ typedef int(memif_del_external_region_t)(void *addr, uint32_t size, int fd, void
 
 /* Arguments of memif_create_socket. */
 typedef struct memif_socket_args {
-	char path[108];    /* "" = MEMIF_DEFAULT_SOCKET_PATH; "@name" = abstract */
+	char path[108];    /* "" = MEMIF_DEFAULT_SOCKET_PATH; "@name" or "\0name" = abstract */
 	char app_name[32]; /* "" = MEMIF_DEFAULT_APP_NAME */
 	/*
 	 * How often a disconnected slave retries. All zero means the default
@@ -173,7 +202,23 @@ typedef struct memif_socket_args {
 typedef enum {
 	MEMIF_RX_MODE_INTERRUPT = 0,
 	MEMIF_RX_MODE_POLLING,
+	/*
+	 * Extension: interrupt mode at polling speed. The app does what it
+	 * does in interrupt mode (on_interrupt or the queue's eventfd, then
+	 * memif_rx_burst until it returns SUCCESS). While packets keep
+	 * arriving the library masks the peer's interrupts (MASK_INT) and
+	 * keeps the queue's interrupt pending, so the app is called again at
+	 * once instead of sleeping; once the ring stayed empty for
+	 * MEMIF_ADAPTIVE_IDLE_US it unmasks, looks at the ring once more, and
+	 * lets the app sleep until the peer signals again.
+	 */
+	MEMIF_RX_MODE_ADAPTIVE,
 } memif_rx_mode_t;
+
+/* Extension: MEMIF_RX_MODE_ADAPTIVE exists. */
+#define MEMIF_HAVE_RX_MODE_ADAPTIVE 1
+/* How long an adaptive queue keeps spinning through its interrupt after the last packet. */
+#define MEMIF_ADAPTIVE_IDLE_US 20
 
 #define MEMIF_BUFFER_FLAG_NEXT (1 << 0)
 #define MEMIF_BUFFER_FLAG_RX (1 << 1)
@@ -181,16 +226,22 @@ typedef enum {
 /* One packet buffer in shared memory. */
 typedef struct {
 	uint16_t desc_index; /* ring slot it belongs to */
-	void *ring;          /* ring it belongs to */
+	void *queue;         /* queue it belongs to (the library's, opaque) */
 	uint32_t len;        /* bytes of data */
 	uint8_t flags;       /* MEMIF_BUFFER_FLAG_* */
 	void *data;          /* points into shared memory */
 } memif_buffer_t;
 
-/* Arguments of memif_create. Zero fields take the documented default. */
+/*
+ * Arguments of memif_create. Zero fields take the documented default.
+ * secret: at most 23 bytes of it go on the wire (a C string, as VPP and
+ * upstream send it), so of a 24-byte secret the last byte is not compared.
+ * A master with a secret refuses a slave whose secret differs; a master
+ * without one accepts any slave, with or without a secret.
+ */
 typedef struct {
 	memif_socket_handle_t socket; /* NULL = a default socket */
-	uint8_t secret[24];           /* NUL-padded; empty = no secret */
+	uint8_t secret[24];           /* NUL-padded; empty = no secret (see above) */
 	uint8_t num_s2m_rings;        /* 0 = 1 */
 	uint8_t num_m2s_rings;        /* 0 = 1 */
 	uint16_t buffer_size;         /* 0 = 2048 */
@@ -301,22 +352,29 @@ int memif_create_socket(memif_socket_handle_t *sock, memif_socket_args_t *args, 
 
 /*
  * Free a socket and set *sock to NULL. INVAL_ARG while interfaces use it.
- * A listener's socket file is removed.
+ * A listener given with memif_set_listener_fd is closed here (its socket
+ * file stays); one the library bound went with the last master interface,
+ * and its socket file with it.
  */
 int memif_delete_socket(memif_socket_handle_t *sock);
 
 /* The socket an interface belongs to, or NULL. */
 memif_socket_handle_t memif_get_socket_handle(memif_conn_handle_t conn);
 
-/* The socket's path as given ("@name" for abstract), or NULL. */
+/* The socket's path as given ("@name" for abstract, also if given as "\0name"), or NULL. */
 const char *memif_get_socket_path(memif_socket_handle_t sock);
 
-/* The listening fd of a master socket, or -1 when it has none. */
+/* The socket's listening fd (while it has a master, or one given to it), or -1. */
 int memif_get_listener_fd(memif_socket_handle_t sock);
 
 /*
- * Supply an already listening fd (e.g. inherited from a supervisor). The
- * library owns it from then on. INVAL_ARG if the socket already listens.
+ * Supply an already listening fd (e.g. inherited from a supervisor) for the
+ * socket's master interfaces, on any socket that has no listener yet. The
+ * library owns it from then on and keeps it until memif_delete_socket (also
+ * when the socket has no master left). Returns SUCCESS, INVAL_ARG (bad
+ * handle, fd < 0, the socket already listens: the fd stays yours), or
+ * BAD_FD, SYSCALL, CB_FDUPDATE (the fd is closed). May call
+ * on_control_fd_update (READ).
  */
 int memif_set_listener_fd(memif_socket_handle_t sock, int fd);
 
@@ -330,6 +388,27 @@ int memif_set_connection_request_timer(memif_socket_handle_t sock, struct itimer
  */
 int memif_set_socket_file_perms(memif_socket_handle_t sock, mode_t mode, uid_t uid, gid_t gid);
 
+/*
+ * Extension: strict mode for the regions a slave sends to a master
+ * interface of this socket. The master always tries to seal each region's
+ * fd against shrinking (F_SEAL_SHRINK). Some fds cannot be sealed: VPP's
+ * zero-copy slave sends hugepage memfds made without MFD_ALLOW_SEALING, DPDK's
+ * client with zero-copy=yes its memory segments. By default (require 0)
+ * such a region is mapped anyway, as upstream libmemif, VPP and DPDK do: a
+ * slave that later truncates it makes the master's next access to the lost
+ * pages raise SIGBUS, which kills the process unless the app handles it.
+ * With require nonzero an unsealable region is refused at ADD_REGION: the
+ * slave gets a DISCONNECT (code NO_SHMFD, reason "region N is not sealed
+ * against shrinking (strict mode)"), kept in memif_get_details().error;
+ * such slaves can then never connect.
+ * sock:    in, the socket.
+ * require: in, nonzero: strict mode; 0: the default.
+ * Applies from the next ADD_REGION on (links already up keep their regions);
+ * a slave socket ignores it. Returns SUCCESS, or INVAL_ARG for a bad handle.
+ * Calls no callback. Control thread only.
+ */
+int memif_set_socket_require_sealed(memif_socket_handle_t sock, uint8_t require);
+
 /* ---- Interfaces --------------------------------------------------------- */
 
 /*
@@ -341,11 +420,12 @@ int memif_set_socket_file_perms(memif_socket_handle_t sock, mode_t mode, uid_t u
  * on_interrupt:  packets wait on a receive queue in interrupt mode; may be NULL.
  * private_ctx:   given back to those callbacks.
  * A master starts listening (or joins its socket's listener); a slave tries
- * to connect at once and then on every timer tick until connected.
- * Returns SUCCESS, INVAL_ARG (bad args, socket role mismatch), MAX_RING
- * (log2_ring_size above 14), ALREADY (a live process listens on the path),
- * ID (id already used on this socket), FILE_NOT_SOCK, ACCES, NO_FILE, NOMEM,
- * SYSCALL, CB_FDUPDATE.
+ * to connect at once and then on every timer tick until connected. Masters
+ * and slaves may share a socket (see Objects at the top).
+ * Returns SUCCESS, INVAL_ARG (bad args), MAX_RING (log2_ring_size above 14),
+ * ALREADY (a live process listens on the path), ID (a master with this id
+ * is already on this socket), FILE_NOT_SOCK, ACCES, NO_FILE, NOMEM, SYSCALL,
+ * CB_FDUPDATE.
  */
 int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
 		 memif_connection_update_t *on_connect, memif_connection_update_t *on_disconnect,
@@ -356,14 +436,18 @@ int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
  * allocation of the interface, and set *conn to NULL. Calls on_disconnect
  * if the link was up. Called from inside one of the interface's own
  * callbacks, the interface is released when that callback's handler
- * returns (its handle is invalid at once either way).
+ * returns (its handle is invalid at once either way). Deleting a socket's
+ * last master closes the listener it opened.
+ * Returns SUCCESS, NOCONN when *conn is NULL, INVAL_ARG for conn NULL or a
+ * bad handle.
  */
 int memif_delete(memif_conn_handle_t *conn);
 
 /*
  * Slave: try to connect now. Returns SUCCESS when the handshake started,
- * CONN if already connected or connecting, INVAL_ARG for a master, or the
- * connect error (NO_FILE, CONNREFUSED, ...); the timer keeps retrying.
+ * CONN if already connected or connecting, NOCONN for a NULL handle,
+ * INVAL_ARG for a master or a bad handle, or the connect error (NO_FILE,
+ * CONNREFUSED, ...); the timer keeps retrying.
  */
 int memif_request_connection(memif_conn_handle_t conn);
 
@@ -390,8 +474,14 @@ int memif_cancel_poll_event(memif_socket_handle_t sock);
 /* ---- Introspection ------------------------------------------------------ */
 
 /*
- * Everything about an interface. Strings and arrays are written into
- * buf/buflen; NOBUF_DET if it is too small.
+ * Everything about an interface, connected or not (regions and queues only
+ * while connected). Strings and arrays are written into buf/buflen. A
+ * queue's `flags` are its ring's: MEMIF_QUEUE_FLAG_POLLING is the ring's
+ * MASK_INT bit, set by the ring's reader, so on a receive queue it says
+ * that we asked the peer not to signal (we poll), on a transmit queue that
+ * the peer asked us (it polls).
+ * Returns SUCCESS, NOBUF_DET (buf too small), NOCONN for a NULL handle,
+ * INVAL_ARG.
  */
 int memif_get_details(memif_conn_handle_t conn, memif_details_t *md, char *buf, ssize_t buflen);
 
@@ -405,16 +495,27 @@ int memif_get_rx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd
 			      uint16_t ndesc);
 
 /*
- * The interrupt eventfd of receive queue `qid`, in *fd (-1 on error). The
- * library still owns it: do not close it. Returns SUCCESS, INVAL_ARG,
- * NOCONN (link down), QID.
+ * The interrupt eventfd of receive queue `qid`, in *fd (-1 on error), for
+ * an app that waits on it itself (see "Interrupts" at the top): readable
+ * while packets wait, until memif_rx_burst empties the ring. The library
+ * still owns it: do not close it. Each connect makes a new one: ask again
+ * in on_connect. In self-poll mode the library stops watching it from this
+ * call until the next connect, so on_interrupt no longer runs for the queue
+ * and the app's thread gets every wake-up. Calls no callback.
+ * Returns SUCCESS, NOCONN for a NULL handle, INVAL_ARG, DISCONNECTED (not
+ * connected), QID.
  */
 int memif_get_queue_efd(memif_conn_handle_t conn, uint16_t qid, int *fd);
 
 /*
  * Interrupt or polling mode for receive queue `qid`. Polling sets the
- * ring's MASK_INT flag so the peer stops signalling. The mode is kept
- * across reconnects. Returns SUCCESS, INVAL_ARG, NOCONN (link down), QID.
+ * ring's MASK_INT flag so the peer stops signalling, and on_interrupt does
+ * not run for the queue. Also while the link is down (upstream: QID): the
+ * mode is then recorded for qid below the configured receive ring count
+ * (num_m2s_rings on a slave, num_s2m_rings on a master) and applied at
+ * connect, so a queue made polling before connect never gets an interrupt.
+ * The mode is kept across reconnects. Returns SUCCESS, NOCONN for a NULL
+ * handle, INVAL_ARG, QID.
  */
 int memif_set_rx_mode(memif_conn_handle_t conn, memif_rx_mode_t rx_mode, uint16_t qid);
 
@@ -428,6 +529,23 @@ int memif_get_queue_stats(memif_conn_handle_t conn, uint16_t qid, uint8_t is_rx,
 
 /* Extension: credentials of the connected peer process. NOCONN when down. */
 int memif_get_peer_credentials(memif_conn_handle_t conn, memif_peer_cred_t *cred);
+
+/*
+ * Extension: whether region `region_index` of a connected interface is
+ * sealed against shrinking (F_SEAL_SHRINK on its fd), so that the peer
+ * cannot truncate it under our mapping. A master reports the seal it found
+ * or added on the slave's fd (0: mapped unsealed, see
+ * memif_set_socket_require_sealed); a slave reports whether it could seal
+ * its own memfds (normally 1), and for regions from
+ * memif_register_external_region whether the app's fd carries the seal.
+ * conn:         in, the interface.
+ * region_index: in, 0 to memif_get_details().regions_num - 1.
+ * sealed:       out, 1 sealed, 0 not.
+ * Returns SUCCESS, INVAL_ARG (bad handle, NULL sealed, region_index out of
+ * range), NOCONN (link down). Calls no callback. Control thread only;
+ * valid inside on_connect (to drop a slave that left regions unsealed).
+ */
+int memif_get_region_sealed(memif_conn_handle_t conn, uint16_t region_index, uint8_t *sealed);
 
 /* ---- Data path ---------------------------------------------------------- */
 
@@ -468,9 +586,17 @@ int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
 /*
  * Take up to `count` received buffers from queue `qid` (a chained packet
  * spans several, flagged NEXT; only whole packets are returned unless one
- * packet alone exceeds `count`). Clears the queue's pending interrupt in
- * interrupt mode. NOBUF when nothing was received. Buffers stay valid until
- * given back with memif_refill_queue.
+ * packet alone exceeds `count`). *rx = buffers taken. Buffers stay valid
+ * until given back with memif_refill_queue.
+ * Returns SUCCESS when the ring is now empty (*rx may be 0: nothing
+ * waited; the start of a chain whose rest is not published yet does not
+ * count), NOBUF when more buffers wait than `count` allowed (call again),
+ * NOCONN for a NULL handle, DISCONNECTED when the interface is not
+ * connected or the peer broke the protocol, QID, INVAL_ARG.
+ * Interrupts are level-triggered: in interrupt mode the queue's interrupt
+ * (its eventfd, and so on_interrupt) stays pending until a call leaves the
+ * ring empty, so an app that takes part of a burst per on_interrupt is
+ * called again for the rest.
  */
 int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs, uint16_t count,
 		   uint16_t *rx);
@@ -482,6 +608,33 @@ int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
  * all that can be.
  */
 int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint16_t count, uint16_t headroom);
+
+/*
+ * Slave only: zero-copy forwarding. Swaps the ring slots behind buf_a and
+ * buf_b and then the two buffers' `queue` and `desc_index`: typically buf_a
+ * was received and buf_b reserved for transmit with memif_buffer_alloc, so
+ * afterwards buf_a's data sits in buf_b's transmit slot and goes out with
+ * the next memif_tx_burst that includes buf_a (in buf_b's place in the
+ * allocation order), while buf_b's old buffer is given back to the receive
+ * ring by the next memif_refill_queue. Both buffers must be held by the app
+ * (received and not refilled, or reserved and not sent).
+ * Returns SUCCESS, NOCONN for a NULL handle, DISCONNECTED when not
+ * connected, INVAL_ARG for a master, a NULL buffer, a buffer that is not
+ * held, or a transmit queue that carries app buffers (memif_buffer_enq_tx;
+ * once a queue's buffers were requeued, memif_buffer_enq_tx on it returns
+ * INVAL_ARG).
+ */
+int memif_buffer_requeue(memif_conn_handle_t conn, memif_buffer_t *buf_a, memif_buffer_t *buf_b);
+
+/*
+ * Rewind transmit queue `qid` so that the next memif_buffer_alloc starts at
+ * buf's slot: the buffers reserved from buf on (buf included) and not sent
+ * are given back. A buf at the queue's next free slot (nothing reserved
+ * since) changes nothing. Returns SUCCESS, NOCONN for a NULL handle,
+ * DISCONNECTED when not connected, QID for a bad queue, INVAL_ARG when buf
+ * is NULL or not a reserved, unsent buffer of that queue.
+ */
+int memif_set_next_free_buffer(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *buf);
 
 /*
  * Register app-owned buffer memory for slave-side zero copy. Applies to

@@ -96,11 +96,23 @@ static void sock_free(struct memif__socket *s)
 static int sock_new(struct memif__socket **out, const memif_socket_args_t *args, void *ctx)
 {
 	struct memif__socket *s;
+	char path[sizeof(args->path)];
 	size_t plen = strnlen(args->path, sizeof(args->path));
 	int fd, err;
 
 	if (plen == sizeof(args->path) || (args->path[0] == '@' && plen < 2))
 		return MEMIF__E(MEMIF_ERR_INVAL_ARG);
+	memcpy(path, args->path, plen + 1);
+	if (plen == 0 && args->path[1] != '\0') {
+		/* "\0name" is abstract too, as upstream's header documents: kept
+		 * as "@name", the one spelling the rest of the library knows. */
+		plen = strnlen(args->path + 1, sizeof(args->path) - 1);
+		if (plen == sizeof(args->path) - 1)
+			return MEMIF__E(MEMIF_ERR_INVAL_ARG);
+		path[0] = '@';
+		memcpy(path + 1, args->path + 1, plen + 1);
+		plen++;
+	}
 	/* All three allocator hooks or none: a partial set would mix heaps. */
 	if ((args->alloc || args->realloc || args->free) &&
 	    !(args->alloc && args->realloc && args->free))
@@ -113,7 +125,7 @@ static int sock_new(struct memif__socket **out, const memif_socket_args_t *args,
 	s->alloc = args->alloc;
 	s->realloc = args->realloc;
 	s->free = args->free;
-	memcpy(s->path, plen ? args->path : MEMIF_DEFAULT_SOCKET_PATH,
+	memcpy(s->path, plen ? path : MEMIF_DEFAULT_SOCKET_PATH,
 	       plen ? plen : strlen(MEMIF_DEFAULT_SOCKET_PATH));
 	memif__msg_get_name(s->app_name, (const uint8_t *)args->app_name, sizeof(args->app_name));
 	if (!s->app_name[0])
@@ -126,6 +138,7 @@ static int sock_new(struct memif__socket **out, const memif_socket_args_t *args,
 	memif__fdh_init(&s->timer_fdh, s, MEMIF__FD_TIMER, s, 0);
 	memif__fdh_init(&s->cancel_fdh, s, MEMIF__FD_CANCEL, s, 0);
 
+	memif__os_fence_init();
 	err = memif__events_init(s);
 	if (err)
 		goto err_free;
@@ -202,7 +215,7 @@ MEMIF_EXPORT int memif_set_listener_fd(memif_socket_handle_t sock, int fd)
 	struct memif__socket *s = sock_of(sock);
 	int err;
 
-	if (!s || fd < 0 || s->listener.fd >= 0 || s->role == MEMIF__ROLE_SLAVE)
+	if (!s || fd < 0 || s->listener.fd >= 0)
 		return MEMIF_ERR_INVAL_ARG;
 	err = memif__os_set_nonblock(fd);
 	if (err) {
@@ -238,6 +251,16 @@ MEMIF_EXPORT int memif_set_socket_file_perms(memif_socket_handle_t sock, mode_t 
 	s->file_mode = mode;
 	s->file_uid = uid;
 	s->file_gid = gid;
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_set_socket_require_sealed(memif_socket_handle_t sock, uint8_t require)
+{
+	struct memif__socket *s = sock_of(sock);
+
+	if (!s)
+		return MEMIF_ERR_INVAL_ARG;
+	s->require_sealed = require != 0;
 	return MEMIF_ERR_SUCCESS;
 }
 
@@ -349,14 +372,14 @@ MEMIF_EXPORT int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args
 	c->irq_fdh = memif__alloc(s, sizeof(*c->irq_fdh) * MEMIF__MAX_QUEUES);
 	if (c->irq_fdh)
 		memset(c->irq_fdh, 0, sizeof(*c->irq_fdh) * MEMIF__MAX_QUEUES);
-	c->rx_stats = memif__alloc(s, sizeof(*c->rx_stats) * MEMIF__MAX_QUEUES);
-	c->tx_stats = memif__alloc(s, sizeof(*c->tx_stats) * MEMIF__MAX_QUEUES);
-	if (!c->irq_fdh || !c->rx_stats || !c->tx_stats) {
+	c->rx_ref = memif__alloc(s, sizeof(*c->rx_ref) * MEMIF__MAX_QUEUES);
+	c->tx_ref = memif__alloc(s, sizeof(*c->tx_ref) * MEMIF__MAX_QUEUES);
+	if (!c->irq_fdh || !c->rx_ref || !c->tx_ref) {
 		err = MEMIF__E(MEMIF_ERR_NOMEM);
 		goto err_free;
 	}
-	memset(c->rx_stats, 0, sizeof(*c->rx_stats) * MEMIF__MAX_QUEUES);
-	memset(c->tx_stats, 0, sizeof(*c->tx_stats) * MEMIF__MAX_QUEUES);
+	memset(c->rx_ref, 0, sizeof(*c->rx_ref) * MEMIF__MAX_QUEUES);
+	memset(c->tx_ref, 0, sizeof(*c->tx_ref) * MEMIF__MAX_QUEUES);
 
 	err = memif__sock_attach(s, c);
 	if (err)
@@ -368,8 +391,8 @@ MEMIF_EXPORT int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args
 
 err_free:
 	memif__free(s, c->irq_fdh);
-	memif__free(s, c->rx_stats);
-	memif__free(s, c->tx_stats);
+	memif__free(s, c->rx_ref);
+	memif__free(s, c->tx_ref);
 	memif__free(s, c);
 err_sock:
 	put_default_socket(s);
@@ -383,7 +406,9 @@ MEMIF_EXPORT int memif_delete(memif_conn_handle_t *conn)
 
 	if (!conn)
 		return MEMIF_ERR_INVAL_ARG;
-	if (*conn && ((struct memif__conn *)*conn)->magic == MEMIF__MAGIC_CONN &&
+	if (!*conn)
+		return MEMIF_ERR_NOCONN; /* upstream's code for an absent handle */
+	if (((struct memif__conn *)*conn)->magic == MEMIF__MAGIC_CONN &&
 	    ((struct memif__conn *)*conn)->delete_pending) {
 		*conn = NULL;
 		return MEMIF_ERR_SUCCESS;
@@ -409,6 +434,8 @@ MEMIF_EXPORT int memif_request_connection(memif_conn_handle_t conn)
 {
 	struct memif__conn *c = conn_of(conn);
 
+	if (!conn)
+		return MEMIF_ERR_NOCONN;
 	if (!c || c->args.is_master)
 		return MEMIF_ERR_INVAL_ARG;
 	return memif__err_public(memif__conn_connect(c));
@@ -442,29 +469,22 @@ MEMIF_EXPORT int memif_get_queue_efd(memif_conn_handle_t conn, uint16_t qid, int
 {
 	struct memif__conn *c = conn_of(conn);
 
+	if (fd)
+		*fd = -1;
+	if (!conn)
+		return MEMIF_ERR_NOCONN;
 	if (!c || !fd)
 		return MEMIF_ERR_INVAL_ARG;
-	*fd = -1;
 	if (!c->link_up)
-		return MEMIF_ERR_NOCONN;
+		return MEMIF_ERR_DISCONNECTED;
 	if (qid >= c->rxq_num)
 		return MEMIF_ERR_QID;
 	*fd = c->rxq[qid].int_fd;
+	/* Self-poll mode: the app waits on this fd itself from now on, so our
+	 * epoll must not take its wake-ups (see memif_get_queue_efd). */
+	if (c->irq_fdh[qid])
+		memif__fd_unwatch(c->sock, c->irq_fdh[qid]);
 	return MEMIF_ERR_SUCCESS;
-}
-
-MEMIF_EXPORT int memif_set_rx_mode(memif_conn_handle_t conn, memif_rx_mode_t rx_mode, uint16_t qid)
-{
-	struct memif__conn *c = conn_of(conn);
-
-	if (!c || (rx_mode != MEMIF_RX_MODE_INTERRUPT && rx_mode != MEMIF_RX_MODE_POLLING))
-		return MEMIF_ERR_INVAL_ARG;
-	if (!c->link_up)
-		return MEMIF_ERR_NOCONN;
-	if (qid >= c->rxq_num)
-		return MEMIF_ERR_QID;
-	c->rx_polling[qid] = rx_mode == MEMIF_RX_MODE_POLLING;
-	return memif__err_public(memif__queue_set_polling(&c->rxq[qid], c->rx_polling[qid]));
 }
 
 /* Queues of one direction: as connected, or as configured while down. */
@@ -477,16 +497,40 @@ static unsigned stats_queues(const struct memif__conn *c, bool rx)
 	return s2m ? c->args.num_s2m_rings : c->args.num_m2s_rings;
 }
 
+MEMIF_EXPORT int memif_set_rx_mode(memif_conn_handle_t conn, memif_rx_mode_t rx_mode, uint16_t qid)
+{
+	struct memif__conn *c = conn_of(conn);
+
+	if (!conn)
+		return MEMIF_ERR_NOCONN;
+	if (!c || (rx_mode != MEMIF_RX_MODE_INTERRUPT && rx_mode != MEMIF_RX_MODE_POLLING &&
+		   rx_mode != MEMIF_RX_MODE_ADAPTIVE))
+		return MEMIF_ERR_INVAL_ARG;
+	/* While the link is down the mode is kept for the queues as configured,
+	 * so an app can choose polling before any interrupt can arrive. */
+	if (qid >= stats_queues(c, true))
+		return MEMIF_ERR_QID;
+	c->rx_mode[qid] = (uint8_t)rx_mode;
+	if (!c->link_up)
+		return MEMIF_ERR_SUCCESS;
+	return memif__err_public(memif__queue_set_mode(&c->rxq[qid], c->rx_mode[qid]));
+}
+
 MEMIF_EXPORT int memif_get_queue_stats(memif_conn_handle_t conn, uint16_t qid, uint8_t is_rx,
 				       memif_queue_stats_t *stats)
 {
 	struct memif__conn *c = conn_of(conn);
+	const memif_queue_stats_t *st;
 
 	if (!c || !stats)
 		return MEMIF_ERR_INVAL_ARG;
 	if (qid >= stats_queues(c, is_rx))
 		return MEMIF_ERR_QID;
-	*stats = is_rx ? c->rx_stats[qid].st : c->tx_stats[qid].st;
+	st = is_rx ? &c->rx_ref[qid].st : &c->tx_ref[qid].st;
+	/* Relaxed loads: the queue's own thread may be updating them. */
+	stats->packets = memif__read_once(&st->packets);
+	stats->bytes = memif__read_once(&st->bytes);
+	stats->no_buf = memif__read_once(&st->no_buf);
 	return MEMIF_ERR_SUCCESS;
 }
 

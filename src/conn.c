@@ -82,6 +82,7 @@ void memif__conn_disconnect(struct memif__conn *c, int err, const char *reason, 
 		(void)chan_send(c->chan, &m, -1);
 	}
 	memif__write_once(&c->link_up, false);
+	memif__queues_unpublish(c); /* data-path calls from now on: DISCONNECTED */
 	c->state = MEMIF__ST_IDLE;
 	c->err_latched = false;
 	if (c->chan)
@@ -168,7 +169,10 @@ static int link_up(struct memif__conn *c)
 	uint16_t i;
 	int err;
 
-	for (i = 0; i < c->rxq_num; i++) {
+	/* As upstream: the queue fds are watched for on_interrupt only. Without
+	 * it they are the app's alone (memif_get_queue_efd), and a second
+	 * reader here would steal its wake-ups. */
+	for (i = 0; c->on_interrupt && i < c->rxq_num; i++) {
 		struct memif__fdh *h = memif__token_get(c->sock);
 
 		if (!h)
@@ -185,6 +189,7 @@ static int link_up(struct memif__conn *c)
 	c->state = MEMIF__ST_CONNECTED;
 	c->error[0] = '\0';
 	c->err_latched = false;
+	memif__queues_publish(c);
 	/* Queues are set up; pairs with the load-acquire in the data path. */
 	memif__store_release(&c->link_up, true);
 	LOG_INFO("%s: connected to %s (%s)", c->if_name, c->remote_if_name, c->remote_name);
@@ -277,11 +282,16 @@ static int slave_on_msg(struct memif__conn *c, const memif_msg_t *m)
 	return MEMIF__E(MEMIF_ERR_UNKNOWN_MSG);
 }
 
-static bool secret_equal(const uint8_t *a, const uint8_t *b)
+static bool secret_equal(const uint8_t *peer, const uint8_t *ours)
 {
+	uint8_t a[MEMIF_SECRET_LEN], b[MEMIF_SECRET_LEN];
 	uint8_t diff = 0;
 	size_t i;
 
+	/* Both in wire form (msg.h), so a 24-byte secret matches the 23 bytes
+	 * VPP and upstream send of it. */
+	memif__msg_secret(a, peer);
+	memif__msg_secret(b, ours);
 	/* Constant time: no early exit that would leak the matching prefix. */
 	for (i = 0; i < MEMIF_SECRET_LEN; i++)
 		diff |= (uint8_t)(a[i] ^ b[i]);
@@ -330,7 +340,8 @@ static void master_on_init(struct memif__socket *s, struct memif__chan *ch,
 		chan_refuse(s, ch, MEMIF__E(MEMIF_ERR_MODE), "mode mismatch");
 		return;
 	}
-	if (!secret_equal(in->secret, c->args.secret)) {
+	/* As VPP and upstream: a master without a secret accepts any slave. */
+	if (!secret_empty(c->args.secret) && !secret_equal(in->secret, c->args.secret)) {
 		bool required = !secret_empty(c->args.secret) && secret_empty(in->secret);
 
 		memif__conn_set_error(c, "refused a peer: %s",
@@ -542,8 +553,8 @@ void memif__conn_free(struct memif__conn *c)
 	memif__conn_disconnect(c, MEMIF__E(MEMIF_ERR_DISCONNECT), "interface deleted", true);
 	memif__sock_detach(s, c);
 	memif__free(s, c->irq_fdh);
-	memif__free(s, c->rx_stats);
-	memif__free(s, c->tx_stats);
+	memif__free(s, c->rx_ref);
+	memif__free(s, c->tx_ref);
 	c->magic = 0;
 	memif__free(s, c);
 }

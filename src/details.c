@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* details.c - memif_get_details: a snapshot written into the caller's buffer. */
+/*
+ * details.c - memif_get_details (a snapshot written into the caller's
+ * buffer) and memif_get_region_sealed.
+ */
 #include <string.h>
 
 #include "private.h"
@@ -39,7 +42,11 @@ static void queue_details(memif_queue_details_t *d, const struct memif__queue *q
 	d->region = (uint8_t)q->ring_region;
 	d->qid = q->qid;
 	d->ring_size = q->ring_size;
-	d->flags = q->polling ? MEMIF_QUEUE_FLAG_POLLING : 0;
+	/* The ring's flags, as upstream reports them: on a slave's transmit
+	 * queue this shows whether the master polls (MASK_INT is the same bit). */
+	d->flags = (memif__read_once(&q->ring->flags) & MEMIF_RING_FLAG_MASK_INT) ?
+			   MEMIF_QUEUE_FLAG_POLLING :
+			   0;
 	d->head = memif__load_acquire(&q->ring->head);
 	d->tail = memif__load_acquire(&q->ring->tail);
 	d->buffer_size = q->buffer_size;
@@ -53,7 +60,9 @@ MEMIF_EXPORT int memif_get_details(memif_conn_handle_t conn, memif_details_t *md
 	uint8_t secret[MEMIF_SECRET_LEN + 1];
 	uint16_t i;
 
-	if (!c || c->magic != MEMIF__MAGIC_CONN || c->delete_pending || !md || (!buf && buflen))
+	if (!c)
+		return MEMIF_ERR_NOCONN;
+	if (c->magic != MEMIF__MAGIC_CONN || c->delete_pending || !md || (!buf && buflen))
 		return MEMIF_ERR_INVAL_ARG;
 	memset(md, 0, sizeof(*md));
 	memcpy(secret, c->args.secret, MEMIF_SECRET_LEN);
@@ -89,4 +98,19 @@ MEMIF_EXPORT int memif_get_details(memif_conn_handle_t conn, memif_details_t *md
 			queue_details(&md->tx_queues[i], &c->txq[i]);
 	}
 	return o.full ? MEMIF_ERR_NOBUF_DET : MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_get_region_sealed(memif_conn_handle_t conn, uint16_t region_index,
+					 uint8_t *sealed)
+{
+	struct memif__conn *c = conn;
+
+	if (!c || c->magic != MEMIF__MAGIC_CONN || c->delete_pending || !sealed)
+		return MEMIF_ERR_INVAL_ARG;
+	if (!c->link_up)
+		return MEMIF_ERR_NOCONN;
+	if (region_index >= c->regions_num)
+		return MEMIF_ERR_INVAL_ARG;
+	*sealed = c->regions[region_index].sealed ? 1 : 0;
+	return MEMIF_ERR_SUCCESS;
 }

@@ -18,6 +18,7 @@ void memif__fdh_init(struct memif__fdh *h, struct memif__socket *s, uint8_t kind
 	h->kind = kind;
 	h->qid = qid;
 	h->fd = -1;
+	h->app_owned = false;
 	h->sock = s;
 	h->obj = obj;
 }
@@ -61,9 +62,23 @@ void memif__fd_del(struct memif__socket *s, struct memif__fdh *h)
 		return;
 	if (s->fd_update)
 		(void)app_update(s, h, fd, MEMIF_FD_EVENT_DEL);
-	else
+	else if (!h->app_owned)
 		(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+	h->app_owned = false;
 	memif__os_close(&h->fd);
+}
+
+/*
+ * Self-poll mode: stop watching h's fd but keep it open, because the app
+ * now waits on it itself (memif_get_queue_efd). Our epoll would otherwise
+ * take the wake-ups meant for the app's thread.
+ */
+void memif__fd_unwatch(struct memif__socket *s, struct memif__fdh *h)
+{
+	if (s->fd_update || h->fd < 0 || h->app_owned)
+		return;
+	(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, h->fd, NULL);
+	h->app_owned = true;
 }
 
 struct memif__fdh *memif__token_get(struct memif__socket *s)
@@ -123,22 +138,31 @@ static void run_deferred_deletes(struct memif__socket *s)
 	}
 }
 
+/*
+ * A receive queue's eventfd is readable. Interrupts are level-triggered, as
+ * upstream's: the eventfd is left set for on_interrupt, and memif_rx_burst
+ * clears it once it leaves the ring empty, so an app that takes only part
+ * of a burst per call is called again until it has taken everything. With
+ * nobody to take the level (no callback, a polling queue, link down) it is
+ * cleared here, or the loop would spin on it.
+ */
 static int on_irq(struct memif__fdh *h)
 {
 	struct memif__conn *c = h->obj;
-	int err = 0;
 
-	if (!c)
+	if (!c) {
+		memif__irq_drain(h->fd);
 		return 0;
-	memif__irq_drain(h->fd);
-	memif__conn_check_faults(c); /* a data-path fault ends the link here too */
-	if (c->link_up && h->qid < c->rxq_num && c->on_interrupt && !c->delete_pending) {
-		memif__write_once(&c->rxq[h->qid].irq_drained, true);
-		c->cb_depth++;
-		err = c->on_interrupt(c, c->private_ctx, h->qid);
-		c->cb_depth--;
 	}
-	(void)err; /* the app's own result is not ours to report */
+	memif__conn_check_faults(c); /* a data-path fault ends the link here too */
+	if (!c->link_up || h->qid >= c->rxq_num || !c->on_interrupt || c->delete_pending ||
+	    memif__read_once(&c->rxq[h->qid].polling)) {
+		memif__irq_drain(h->fd);
+		return 0;
+	}
+	c->cb_depth++;
+	(void)c->on_interrupt(c, c->private_ctx, h->qid); /* its result is the app's */
+	c->cb_depth--;
 	return 0;
 }
 

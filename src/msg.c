@@ -36,6 +36,14 @@ void memif__msg_hello(memif_msg_t *m, const char *name)
 	m->hello.max_log2_ring_size = MEMIF__MAX_LOG2_RING;
 }
 
+void memif__msg_secret(uint8_t out[MEMIF_SECRET_LEN], const uint8_t *secret)
+{
+	size_t n = strnlen((const char *)secret, MEMIF_SECRET_LEN - 1);
+
+	memset(out, 0, MEMIF_SECRET_LEN);
+	memcpy(out, secret, n);
+}
+
 void memif__msg_init(memif_msg_t *m, uint32_t id, uint8_t mode, const uint8_t *secret,
 		     const char *name)
 {
@@ -43,7 +51,7 @@ void memif__msg_init(memif_msg_t *m, uint32_t id, uint8_t mode, const uint8_t *s
 	m->init.version = MEMIF_VERSION;
 	m->init.id = id;
 	m->init.mode = mode;
-	memcpy(m->init.secret, secret, MEMIF_SECRET_LEN);
+	memif__msg_secret(m->init.secret, secret);
 	put_name(m->init.name, sizeof(m->init.name), name);
 }
 

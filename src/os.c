@@ -10,7 +10,11 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 
+#include "atomic.h"
 #include "os.h"
 
 void memif__os_close(int *fd)
@@ -189,7 +193,7 @@ int memif__os_peercred(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid)
 	return 0;
 }
 
-int memif__os_memfd(const char *name, uint64_t size)
+int memif__os_memfd(const char *name, uint64_t size, bool *sealed)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	int err;
@@ -201,8 +205,10 @@ int memif__os_memfd(const char *name, uint64_t size)
 		memif__os_close(&fd);
 		return err;
 	}
-	/* The peer maps it: a shrink would turn its accesses into SIGBUS. */
-	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL);
+	/* The peer maps it: a shrink would turn its accesses into SIGBUS.
+	 * Fails only where memfds cannot be sealed at all (some filesystems
+	 * behind memfd, seccomp): the caller records that. */
+	*sealed = fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) == 0;
 	return fd;
 }
 
@@ -275,24 +281,39 @@ int memif__os_set_nonblock(int fd)
 
 uint64_t memif__os_now_ms(void)
 {
+	return memif__os_now_ns() / 1000000u;
+}
+
+/* Monotonic nanoseconds; a vDSO call, no system call: the data path may use it. */
+uint64_t memif__os_now_ns(void)
+{
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /*
  * Make a peer's memfd impossible to shrink under our mapping (a shrink
- * turns our accesses into SIGBUS). Best effort: a peer that created it
- * without MFD_ALLOW_SEALING gets EPERM, and we map it anyway.
+ * turns our accesses into SIGBUS). 0 when F_SEAL_SHRINK is on the fd
+ * (already, or added now); otherwise -errno: EPERM for a memfd created
+ * without MFD_ALLOW_SEALING or already sealed with F_SEAL_SEAL, EINVAL for
+ * a file that is no memfd. The caller decides whether to map it anyway
+ * (region.c: by default yes, in strict mode no).
  */
 int memif__os_seal_shrink(int fd)
 {
-	int seals = fcntl(fd, F_GET_SEALS);
-
-	if (seals >= 0 && (seals & F_SEAL_SHRINK))
+	if (memif__os_shrink_sealed(fd))
 		return 0;
 	return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ? -errno : 0;
+}
+
+/* Does fd carry F_SEAL_SHRINK (nobody can make it smaller)? Changes nothing. */
+bool memif__os_shrink_sealed(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	return seals >= 0 && (seals & F_SEAL_SHRINK);
 }
 
 /*
@@ -317,4 +338,34 @@ int memif__os_is_eventfd(int fd)
 		return 1; /* no /proc: the type check above is all we have */
 	target[n] = '\0';
 	return strcmp(target, "anon_inode:[eventfd]") == 0;
+}
+
+/* ---- the heavy side of memif__fence_light (atomic.h) ---------------------- */
+
+int memif__light_fence_ok;
+
+static void membarrier_init(void)
+{
+	/* Registered once per process; needs Linux 4.14. Without it the data
+	 * path pays a real fence per call instead. */
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+		memif__write_once(&memif__light_fence_ok, 1);
+}
+
+void memif__os_fence_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	(void)pthread_once(&once, membarrier_init);
+}
+
+void memif__fence_heavy(void)
+{
+	memif__fence();
+	if (memif__read_once(&memif__light_fence_ok) &&
+	    syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+		/* Cannot happen once registered; if it did, the light side's
+		 * compiler barrier would not be enough: make it a fence for good
+		 * and wait for calls that entered before, which the caller does. */
+		memif__write_once(&memif__light_fence_ok, 0);
 }

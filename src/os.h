@@ -7,6 +7,7 @@
 #ifndef MEMIF_OS_H
 #define MEMIF_OS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -25,7 +26,8 @@ int memif__os_send(int fd, const void *buf, size_t len, int fd_to_send);
 int memif__os_recv(int fd, void *buf, size_t len, int *fds, int max_fds, int *nfds);
 int memif__os_peercred(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
 
-int memif__os_memfd(const char *name, uint64_t size);
+/* A memfd of `size` bytes; *sealed: F_SEAL_SHRINK could be added to it. fd or -errno. */
+int memif__os_memfd(const char *name, uint64_t size, bool *sealed);
 int memif__os_fd_size(int fd, uint64_t *size);
 int memif__os_mmap(int fd, uint64_t size, void **addr);
 void memif__os_munmap(void **addr, uint64_t size);
@@ -36,8 +38,13 @@ int memif__os_timerfd_set(int fd, const struct itimerspec *its);
 int memif__os_epoll(void);
 int memif__os_set_nonblock(int fd);
 int memif__os_seal_shrink(int fd);
+bool memif__os_shrink_sealed(int fd);
 int memif__os_is_eventfd(int fd);
 
 uint64_t memif__os_now_ms(void);
+uint64_t memif__os_now_ns(void);
+
+/* Once per process, before any data path runs: see memif__fence_light. */
+void memif__os_fence_init(void);
 
 #endif

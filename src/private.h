@@ -61,6 +61,7 @@ struct memif__fdh {
 	uint8_t kind;
 	uint16_t qid;
 	bool taken; /* pooled tokens: in use by an interface */
+	bool app_owned; /* self-poll mode: the app watches this queue fd itself */
 	int fd;
 	struct memif__socket *sock;
 	void *obj; /* struct memif__chan or struct memif__conn */
@@ -79,6 +80,7 @@ struct memif__region {
 	uint64_t size;
 	int fd;
 	bool is_external; /* memory owned by the app's callbacks */
+	bool sealed;      /* F_SEAL_SHRINK is on its fd: nobody can shrink it under us */
 };
 
 /* What we know of a ring slot's buffer, from our side (never re-read). */
@@ -116,9 +118,13 @@ struct memif__queue {
 	uint8_t log2;
 	bool is_master;
 	bool is_rx;
-	bool polling;
+	bool polling;      /* MASK_INT stays set; nobody waits on the eventfd */
+	bool adaptive;     /* MEMIF_RX_MODE_ADAPTIVE: see rx_adaptive in queue.c */
+	bool masked;       /* adaptive: MASK_INT is set now (traffic flows) */
+	uint64_t active_ns; /* adaptive: when the last packet was taken */
 	bool ext_tx;       /* app buffers were enqueued: slots carry region/offset */
-	bool irq_drained;  /* the dispatcher already read the eventfd */
+	bool owned;        /* slave, after memif_buffer_requeue: each slot keeps its
+			    * own buffer in `slots` (buffers moved between queues) */
 	const char *fault; /* set once a peer violation is seen (sticky) */
 	int int_fd;
 	uint16_t qid;
@@ -127,14 +133,24 @@ struct memif__queue {
 	uint16_t buf_region; /* slave: default buffers of this ring */
 	uint32_t buf_base;
 	uint16_t buf_mask;   /* slave: ring index -> default buffer (see region.c) */
-	memif_queue_stats_t *stats;
+	struct memif__qref *ref; /* counters and the data-path door of this queue */
 	char pad[64]; /* keeps neighbouring queues' hot fields off one cache line */
 };
 
-/* Per-queue counters, one cache line each: queues run on different threads. */
-struct memif__stats {
-	memif_queue_stats_t st;
-	char pad[64 - sizeof(memif_queue_stats_t)];
+/*
+ * What outlives a connection for each queue id, one cache line each (queues
+ * run on different threads): the counters, and the door of the data path.
+ * `q` is the connected queue, or NULL. A data-path call marks `busy` while
+ * it uses q; teardown unpublishes q, then waits until no call is busy
+ * before it frees, unmaps or closes anything the queue uses (queue.c:
+ * queue_enter, memif__queues_release). Workers never need to be stopped
+ * around a disconnect.
+ */
+struct memif__qref {
+	memif_queue_stats_t st; /* written by the queue's thread only, relaxed */
+	struct memif__queue *q;
+	uint32_t busy;
+	char pad[64 - sizeof(memif_queue_stats_t) - sizeof(void *) - sizeof(uint32_t)];
 };
 
 enum memif__state {
@@ -177,8 +193,8 @@ struct memif__conn {
 	struct memif__queue *txq, *rxq;
 	uint16_t txq_num, rxq_num;
 	struct memif__fdh **irq_fdh; /* MEMIF__MAX_QUEUES tokens from the socket's pool */
-	struct memif__stats *rx_stats, *tx_stats; /* MEMIF__MAX_QUEUES each */
-	bool rx_polling[MEMIF__MAX_QUEUES];       /* survives reconnects */
+	struct memif__qref *rx_ref, *tx_ref;      /* MEMIF__MAX_QUEUES each */
+	uint8_t rx_mode[MEMIF__MAX_QUEUES];       /* memif_rx_mode_t; survives reconnects */
 
 	char remote_name[MEMIF_NAME_LEN + 1];
 	char remote_if_name[MEMIF_NAME_LEN + 1];
@@ -187,12 +203,6 @@ struct memif__conn {
 	memif_peer_cred_t peer;
 	int cb_depth;
 	bool delete_pending;
-};
-
-enum memif__role {
-	MEMIF__ROLE_NONE = 0,
-	MEMIF__ROLE_MASTER,
-	MEMIF__ROLE_SLAVE,
 };
 
 struct memif__socket {
@@ -206,7 +216,6 @@ struct memif__socket {
 	memif_realloc_t *realloc;
 	memif_free_t *free;
 
-	enum memif__role role;
 	struct memif__fdh listener;
 	struct memif__fdh timer_fdh;
 	struct memif__fdh cancel_fdh;
@@ -233,6 +242,7 @@ struct memif__socket {
 	uid_t file_uid;
 	gid_t file_gid;
 	bool is_default;
+	bool require_sealed; /* master: refuse regions that cannot be sealed (strict mode) */
 };
 
 /* allocation through the socket's allocator */
@@ -245,6 +255,7 @@ void memif__fdh_init(struct memif__fdh *h, struct memif__socket *s, uint8_t kind
 		     uint16_t qid);
 int memif__fd_add(struct memif__socket *s, struct memif__fdh *h, int fd);
 void memif__fd_del(struct memif__socket *s, struct memif__fdh *h);
+void memif__fd_unwatch(struct memif__socket *s, struct memif__fdh *h);
 int memif__dispatch(struct memif__fdh *h, uint32_t events);
 int memif__events_init(struct memif__socket *s);
 void memif__events_fini(struct memif__socket *s);
@@ -285,7 +296,10 @@ int memif__region_bounds_ok(const struct memif__region *r, uint64_t offset, uint
 int memif__queues_master_setup(struct memif__conn *c);
 int memif__queues_slave_setup(struct memif__conn *c);
 void memif__queues_release(struct memif__conn *c);
-int memif__queue_set_polling(struct memif__queue *q, bool polling);
+int memif__queue_set_mode(struct memif__queue *q, uint8_t mode);
+bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns);
+void memif__queues_publish(struct memif__conn *c);
+void memif__queues_unpublish(struct memif__conn *c);
 
 /* irq.c */
 void memif__irq_kick(int fd);

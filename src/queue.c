@@ -13,6 +13,7 @@
  * writes tail. `pub` is our private copy of the index we write.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "os.h"
@@ -55,24 +56,54 @@ static inline bool desc_ok(const struct memif__region *regs, uint16_t nreg, cons
 	return d->region < nreg && memif__ring_span_ok(regs[d->region].size, d->offset, d->length);
 }
 
-static inline int get_queue(memif_conn_handle_t h, uint16_t qid, bool rx, struct memif__queue **qp)
+static inline void queue_leave(struct memif__qref *r)
+{
+	/* Done with the queue; pairs with the load-acquire in queues_quiesce. */
+	memif__store_release(&r->busy, 0);
+}
+
+/*
+ * Enter the data path of a queue (struct memif__qref): mark it busy, then
+ * look whether it is connected. Teardown does the reverse (unpublish, then
+ * look whether it is busy), so either this call sees no queue or teardown
+ * waits for it: nothing it uses is released under it. Every successful
+ * enter is paired with queue_leave.
+ */
+static inline int queue_enter(memif_conn_handle_t h, uint16_t qid, bool rx, struct memif__queue **qp)
 {
 	struct memif__conn *c = h;
+	struct memif__qref *r;
 	struct memif__queue *q;
 
-	if (unlikely(!c || c->magic != MEMIF__MAGIC_CONN))
-		return MEMIF_ERR_INVAL_ARG;
-	/* Pairs with the store-release in link_up: queue setup is visible. */
-	if (unlikely(!memif__load_acquire(&c->link_up)))
+	/* Upstream's codes, which its programs branch on: no handle is NOCONN,
+	 * an interface that is not connected is DISCONNECTED. */
+	if (unlikely(!c))
 		return MEMIF_ERR_NOCONN;
-	if (unlikely(qid >= (rx ? c->rxq_num : c->txq_num)))
-		return MEMIF_ERR_QID;
-	q = rx ? &c->rxq[qid] : &c->txq[qid];
-	if (unlikely(memif__read_once(&q->fault)))
+	if (unlikely(c->magic != MEMIF__MAGIC_CONN))
+		return MEMIF_ERR_INVAL_ARG;
+	if (unlikely(qid >= MEMIF__MAX_QUEUES))
+		return memif__read_once(&c->link_up) ? MEMIF_ERR_QID : MEMIF_ERR_DISCONNECTED;
+	r = rx ? &c->rx_ref[qid] : &c->tx_ref[qid];
+	memif__write_once(&r->busy, 1);
+	/* Store busy, then load q; pairs with memif__fence_heavy in teardown. */
+	memif__fence_light();
+	/* Pairs with the store-release in memif__queues_publish: setup is visible. */
+	q = memif__load_acquire(&r->q);
+	if (unlikely(!q)) {
+		queue_leave(r);
+		return memif__read_once(&c->link_up) ? MEMIF_ERR_QID : MEMIF_ERR_DISCONNECTED;
+	}
+	if (unlikely(memif__read_once(&q->fault))) {
+		queue_leave(r);
 		return MEMIF_ERR_DISCONNECTED;
+	}
 	*qp = q;
 	return MEMIF_ERR_SUCCESS;
 }
+
+/* Relaxed stores of counters only this queue's thread writes: readable from any thread. */
+#define STAT_ADD(q, field, v)                                                                   \
+	memif__write_once(&(q)->ref->st.field, memif__read_once(&(q)->ref->st.field) + (v))
 
 /*
  * The peer's index is cached in q->peer and re-read from shared memory only
@@ -161,7 +192,7 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 			 * app's stores into shared memory (cross-core misses) every
 			 * store waits in the store queue, so fewer is faster. */
 			*b = (memif_buffer_t){ .desc_index = slot,
-					       .ring = q->ring,
+					       .queue = q,
 					       .len = size,
 					       .flags = 0,
 					       .data = base + (size_t)(idx & bmask) * bsize };
@@ -181,7 +212,7 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 			if (unlikely(q->ext_tx))
 				set_default_slot(q, q->next);
 			b->desc_index = slot;
-			b->ring = q->ring;
+			b->queue = q;
 			b->data = region_ptr(q, q->buf_region, default_offset(q, q->next));
 			b->len = MEMIF_MIN(left, bsize);
 			b->flags = k + 1 < need ? MEMIF_BUFFER_FLAG_NEXT : 0;
@@ -190,6 +221,48 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 		}
 		room -= (int)need;
 	}
+	*count_out = n;
+	*pkts = p;
+	return 0;
+}
+
+/*
+ * Slave, once buffers moved between queues (memif_buffer_requeue): each
+ * slot's buffer is the one recorded in q->slots, with its own capacity.
+ */
+static int alloc_owned(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
+		       uint16_t *count_out, uint16_t size, uint16_t *pkts)
+{
+	int room = slave_tx_room(q, UINT32_MAX);
+	uint16_t n = 0, p;
+
+	if (unlikely(room < 0))
+		return fault(q, "peer moved tail beyond head");
+	for (p = 0; p < count; p++) {
+		uint16_t start_n = n, start_next = q->next;
+		uint32_t left = size;
+
+		do {
+			const struct memif__slot *sl = &q->slots[q->next & q->mask];
+			memif_buffer_t *b;
+
+			if (room == 0) {
+				n = start_n; /* not enough room for the whole packet */
+				q->next = start_next;
+				goto out;
+			}
+			b = &bufs[n++];
+			b->desc_index = q->next & q->mask;
+			b->queue = q;
+			b->data = region_ptr(q, sl->region, sl->offset);
+			b->len = MEMIF_MIN(left, sl->cap);
+			left -= b->len;
+			b->flags = left ? MEMIF_BUFFER_FLAG_NEXT : 0;
+			q->next++;
+			room--;
+		} while (left);
+	}
+out:
 	*count_out = n;
 	*pkts = p;
 	return 0;
@@ -242,7 +315,7 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 			q->slots[slot].cap = d.length;
 			b = &bufs[n++];
 			b->desc_index = slot;
-			b->ring = q->ring;
+			b->queue = q;
 			b->data = region_ptr(q, d.region, d.offset);
 			b->len = MEMIF_MIN(left, d.length);
 			left -= b->len;
@@ -257,11 +330,31 @@ out:
 	return too_small ? MEMIF_ERR_NOBUF : 0;
 }
 
+static inline int buffer_alloc(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
+			       uint16_t *count_out, uint16_t size)
+{
+	uint16_t pkts = 0;
+	int err;
+
+	if (q->is_master)
+		err = alloc_master(q, bufs, count, count_out, size, &pkts);
+	else if (unlikely(q->owned))
+		err = alloc_owned(q, bufs, count, count_out, size, &pkts);
+	else
+		err = alloc_slave(q, bufs, count, count_out, size, &pkts);
+	if (unlikely(err && err != MEMIF_ERR_NOBUF))
+		return err;
+	if (pkts < count) {
+		STAT_ADD(q, no_buf, (uint64_t)(count - pkts));
+		return err ? err : MEMIF_ERR_NOBUF_RING;
+	}
+	return MEMIF_ERR_SUCCESS;
+}
+
 MEMIF_EXPORT int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
 				    uint16_t count, uint16_t *count_out, uint16_t size)
 {
 	struct memif__queue *q;
-	uint16_t pkts = 0;
 	int err;
 
 	if (unlikely(!count_out))
@@ -269,36 +362,22 @@ MEMIF_EXPORT int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memi
 	*count_out = 0;
 	if (unlikely(!bufs && count))
 		return MEMIF_ERR_INVAL_ARG;
-	err = get_queue(conn, qid, false, &q);
+	err = queue_enter(conn, qid, false, &q);
 	if (unlikely(err))
 		return err;
-	if (q->is_master)
-		err = alloc_master(q, bufs, count, count_out, size, &pkts);
-	else
-		err = alloc_slave(q, bufs, count, count_out, size, &pkts);
-	if (unlikely(err && err != MEMIF_ERR_NOBUF))
-		return err;
-	if (pkts < count) {
-		q->stats->no_buf += (uint64_t)(count - pkts);
-		return err ? err : MEMIF_ERR_NOBUF_RING;
-	}
-	return MEMIF_ERR_SUCCESS;
+	err = buffer_alloc(q, bufs, count, count_out, size);
+	queue_leave(q->ref);
+	return err;
 }
 
-MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
-				     uint16_t count, uint16_t *count_out)
+static int buffer_enq_tx(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
+			 uint16_t *count_out)
 {
-	struct memif__queue *q;
 	uint16_t i;
-	int err, room;
+	int room;
 
-	if (unlikely(!count_out || (!bufs && count)))
-		return MEMIF_ERR_INVAL_ARG;
-	*count_out = 0;
-	err = get_queue(conn, qid, false, &q);
-	if (unlikely(err))
-		return err;
-	if (q->is_master)
+	/* Owned slots keep their buffers: an app buffer there would orphan one. */
+	if (q->is_master || q->owned)
 		return MEMIF_ERR_INVAL_ARG;
 	room = slave_tx_room(q, count);
 	if (unlikely(room < 0))
@@ -331,28 +410,37 @@ MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, mem
 			(uint32_t)((uintptr_t)b->data - (uintptr_t)q->regions[r].addr);
 		q->slots[slot].cap = b->len;
 		b->desc_index = slot;
-		b->ring = q->ring;
+		b->queue = q;
 		q->next++;
 	}
 	*count_out = i;
 	return i < count ? MEMIF_ERR_NOBUF_RING : MEMIF_ERR_SUCCESS;
 }
 
-MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
-				uint16_t count, uint16_t *tx)
+MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+				     uint16_t count, uint16_t *count_out)
 {
 	struct memif__queue *q;
+	int err;
+
+	if (unlikely(!count_out || (!bufs && count)))
+		return MEMIF_ERR_INVAL_ARG;
+	*count_out = 0;
+	err = queue_enter(conn, qid, false, &q);
+	if (unlikely(err))
+		return err;
+	err = buffer_enq_tx(q, bufs, count, count_out);
+	queue_leave(q->ref);
+	return err;
+}
+
+static inline int tx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
+			   uint16_t *tx)
+{
 	memif_ring_t *ring;
 	uint16_t reserved, n, i, pkts = 0;
 	uint64_t bytes = 0;
-	int err;
 
-	if (unlikely(!tx || (!bufs && count)))
-		return MEMIF_ERR_INVAL_ARG;
-	*tx = 0;
-	err = get_queue(conn, qid, false, &q);
-	if (unlikely(err))
-		return err;
 	ring = q->ring;
 	reserved = (uint16_t)(q->next - q->pub);
 	n = MEMIF_MIN(count, reserved);
@@ -363,7 +451,7 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	 * buffer found midway leaves nothing published and nothing broken.
 	 * Loop invariants live in locals: the compiler cannot prove that the
 	 * descriptor stores do not alias the queue. */
-	if (!q->is_master && !q->ext_tx) {
+	if (!q->is_master && !q->ext_tx && !q->owned) {
 		const uint16_t pub = q->pub, mask = q->mask, bmask = q->buf_mask;
 		const uint16_t breg = q->buf_region;
 		const uint32_t bbase = q->buf_base, bsize = q->buffer_size;
@@ -374,7 +462,7 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT :
 									    0;
 
-			if (unlikely(b->desc_index != slot || b->ring != ring || b->len > bsize))
+			if (unlikely(b->desc_index != slot || b->queue != q || b->len > bsize))
 				goto inval;
 			ring->desc[slot] =
 				(memif_desc_t){ .flags = fl,
@@ -396,7 +484,7 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT :
 									    0;
 
-			if (unlikely(b->desc_index != slot || b->ring != ring ||
+			if (unlikely(b->desc_index != slot || b->queue != q ||
 				     b->len > slots[slot].cap))
 				goto inval;
 			if (!master) { /* a master never moves the slave's buffers */
@@ -419,8 +507,8 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	else
 		/* Publish filled slots; pairs with the master's load-acquire of head. */
 		memif__store_release(&ring->head, q->pub);
-	q->stats->packets += pkts;
-	q->stats->bytes += bytes;
+	STAT_ADD(q, packets, pkts);
+	STAT_ADD(q, bytes, bytes);
 	*tx = n;
 	/* Store (index) then load (flags) of different words: needs a full fence,
 	 * pairs with the fence the reader issues after setting MASK_INT. */
@@ -434,30 +522,118 @@ inval:
 	return MEMIF_ERR_INVAL_ARG;
 }
 
-MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
-				uint16_t count, uint16_t *rx)
+MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+				uint16_t count, uint16_t *tx)
 {
 	struct memif__queue *q;
-	memif_ring_t *ring;
-	uint16_t avail, n = 0, whole = 0, pkts = 0;
-	uint64_t bytes = 0, whole_bytes = 0;
 	int err;
 
-	if (unlikely(!rx || (!bufs && count)))
+	if (unlikely(!tx || (!bufs && count)))
 		return MEMIF_ERR_INVAL_ARG;
-	*rx = 0;
-	err = get_queue(conn, qid, true, &q);
+	*tx = 0;
+	err = queue_enter(conn, qid, false, &q);
 	if (unlikely(err))
 		return err;
-	ring = q->ring;
-	if (!memif__read_once(&q->polling)) {
-		/* Clear the pending interrupt for apps that watch the eventfd
-		 * themselves, unless on_interrupt's dispatcher just did. */
-		if (memif__read_once(&q->irq_drained))
-			memif__write_once(&q->irq_drained, false);
-		else
-			memif__irq_drain(q->int_fd);
+	err = tx_burst(q, bufs, count, tx);
+	queue_leave(q->ref);
+	return err;
+}
+
+/*
+ * Interrupt mode: the app has taken all there is (`left` buffers remain, an
+ * unfinished chain), so the pending interrupt can be cleared. Clearing it
+ * first and looking at the ring again afterwards closes the race with a
+ * peer that publishes in between: its kick either comes after our read
+ * (the eventfd stays set) or its packets are visible to the second look,
+ * and then we set the eventfd again ourselves so the level is not lost.
+ */
+static void rx_irq_clear(struct memif__queue *q, uint16_t left)
+{
+	uint16_t idx;
+
+	memif__irq_drain(q->int_fd);
+	/* Pairs with the peer's store-release of its index before its kick. */
+	idx = memif__load_acquire(q->is_master ? &q->ring->head : &q->ring->tail);
+	if (memif__ring_count(idx, q->next) > left)
+		memif__irq_kick(q->int_fd);
+}
+
+static inline void set_mask(struct memif__queue *q, bool mask)
+{
+	uint16_t fl = memif__read_once(&q->ring->flags);
+
+	fl = mask ? (uint16_t)(fl | MEMIF_RING_FLAG_MASK_INT) :
+		    (uint16_t)(fl & ~MEMIF_RING_FLAG_MASK_INT);
+	memif__write_once(&q->ring->flags, fl);
+}
+
+/*
+ * Adaptive receive, after a burst took n buffers (`left` remain, `more`:
+ * some of them are whole packets). While packets flow the peer's kicks are
+ * masked and the queue's eventfd is kept set, so the app's loop comes back
+ * at once, as if polling, without the peer paying a kick per burst. Once
+ * the ring stayed empty for MEMIF_ADAPTIVE_IDLE_US, the queue goes back to
+ * plain interrupts (memif__queue_adaptive_idle).
+ */
+static int rx_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, bool more)
+{
+	uint64_t now = memif__os_now_ns();
+
+	if (n > 0 || more) {
+		q->active_ns = now;
+		if (!q->masked) {
+			set_mask(q, true);
+			q->masked = true;
+			/* Keep the interrupt pending while masked: the app's loop
+			 * must come back, and the peer no longer signals. */
+			memif__irq_kick(q->int_fd);
+		}
+		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
 	}
+	if (!q->masked)
+		rx_irq_clear(q, left);
+	else if (now - q->active_ns >= MEMIF_ADAPTIVE_IDLE_US * 1000ull)
+		(void)memif__queue_adaptive_idle(q, left, now);
+	return MEMIF_ERR_SUCCESS;
+}
+
+/*
+ * An adaptive queue found its ring empty long enough: clear the pending
+ * interrupt, unmask, and look at the ring once more. A packet the peer
+ * published while the ring was still masked came with no kick; without this
+ * second look it would wait for the next packet's kick, maybe forever. If
+ * one is there the queue stays active (masked, interrupt pending). Returns
+ * true in that case. Unit-tested in check_adaptive.c.
+ */
+bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns)
+{
+	uint16_t idx;
+
+	memif__irq_drain(q->int_fd);
+	set_mask(q, false);
+	q->masked = false;
+	/* Store (flags) then load (index) of different words; pairs with the
+	 * fence the sender issues between publishing and reading flags. */
+	memif__fence();
+	idx = memif__load_acquire(q->is_master ? &q->ring->head : &q->ring->tail);
+	if (memif__ring_count(idx, q->next) <= left)
+		return false;
+	set_mask(q, true);
+	q->masked = true;
+	q->active_ns = now_ns;
+	memif__irq_kick(q->int_fd);
+	return true;
+}
+
+static inline int rx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
+			   uint16_t *rx)
+{
+	memif_ring_t *ring;
+	uint16_t avail, left, n = 0, whole = 0, pkts = 0;
+	uint64_t bytes = 0, whole_bytes = 0;
+	bool more;
+
+	ring = q->ring;
 	avail = memif__ring_count(q->peer, q->next);
 	if (avail < count) {
 		if (q->is_master) {
@@ -504,7 +680,7 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 			__builtin_prefetch(data, 0);
 			b->data = data;
 			b->desc_index = slot;
-			b->ring = ring;
+			b->queue = q;
 			b->len = d.length;
 			bytes += d.length;
 			n++;
@@ -536,23 +712,47 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	if (n)
 		q->rx_chain = whole == n ? 0 : q->rx_chain + (uint32_t)(n - whole);
 	q->next = (uint16_t)(q->next + n);
-	q->stats->packets += pkts;
-	q->stats->bytes += bytes;
+	STAT_ADD(q, packets, pkts);
+	STAT_ADD(q, bytes, bytes);
 	*rx = n;
-	return n ? MEMIF_ERR_SUCCESS : MEMIF_ERR_NOBUF;
+	/* Upstream's contract: NOBUF means more is waiting, call again. Buffers
+	 * left only because `count` cut them off are waiting; the start of a
+	 * chain whose rest the peer has not published yet is not (the peer
+	 * signals again when it publishes the rest). */
+	left = memif__ring_count(q->peer, q->next);
+	more = left > 0 && avail > count;
+	if (unlikely(memif__read_once(&q->adaptive)))
+		return rx_adaptive(q, n, left, more);
+	if (more)
+		return MEMIF_ERR_NOBUF;
+	if (!memif__read_once(&q->polling))
+		rx_irq_clear(q, left);
+	return MEMIF_ERR_SUCCESS;
 }
 
-MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint16_t count,
-				    uint16_t headroom)
+MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+				uint16_t count, uint16_t *rx)
 {
-	struct memif__conn *c = conn;
 	struct memif__queue *q;
-	uint16_t n, i;
 	int err;
 
-	err = get_queue(conn, qid, true, &q);
+	if (unlikely(!rx || (!bufs && count)))
+		return MEMIF_ERR_INVAL_ARG;
+	*rx = 0;
+	err = queue_enter(conn, qid, true, &q);
 	if (unlikely(err))
 		return err;
+	err = rx_burst(q, bufs, count, rx);
+	queue_leave(q->ref);
+	return err;
+}
+
+static inline int refill_queue(struct memif__conn *c, struct memif__queue *q, uint16_t count,
+			       uint16_t headroom)
+{
+	uint16_t n, i;
+	int err = 0;
+
 	if (q->is_master) {
 		n = MEMIF_MIN(count, memif__ring_count(q->next, q->pub));
 		q->pub = (uint16_t)(q->pub + n);
@@ -567,9 +767,16 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 		uint16_t idx = (uint16_t)(q->pub + i), slot = idx & q->mask;
 		struct memif__slot *s = &q->slots[slot];
 		memif_desc_t *d = &q->ring->desc[slot];
+		uint16_t reg = q->buf_region;
 		uint32_t off = default_offset(q, idx);
 
+		if (unlikely(q->owned)) {
+			/* The slot's own buffer: its start is offset less the old headroom. */
+			reg = s->region;
+			off = s->offset - (q->buffer_size - s->cap);
+		}
 		if (c->sock->ext_offset && q->regions[q->buf_region].is_external) {
+			reg = q->buf_region;
 			off = c->sock->ext_offset(c->private_ctx);
 			if (unlikely(!memif__region_bounds_ok(&q->regions[q->buf_region], off,
 							      q->buffer_size))) {
@@ -579,7 +786,7 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 				break;
 			}
 		}
-		s->region = q->buf_region;
+		s->region = reg;
 		s->offset = off + headroom;
 		s->cap = q->buffer_size - headroom;
 		d->region = s->region;
@@ -593,14 +800,189 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 	return err;
 }
 
-int memif__queue_set_polling(struct memif__queue *q, bool polling)
+MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint16_t count,
+				    uint16_t headroom)
 {
-	uint16_t fl = memif__read_once(&q->ring->flags);
+	struct memif__queue *q;
+	int err;
+
+	err = queue_enter(conn, qid, true, &q);
+	if (unlikely(err))
+		return err;
+	err = refill_queue(conn, q, count, headroom);
+	queue_leave(q->ref);
+	return err;
+}
+
+/*
+ * Switch a slave queue to owned slots (see struct memif__queue): record, for
+ * every slot, the buffer it uses now. A transmit slot's buffer is the lap
+ * buffer of the one ring index in [peer, peer + ring size) that maps to it:
+ * that window holds every index in flight or reserved, so no buffer the
+ * peer may still read is given to two slots. A receive slot never refilled
+ * gets the lap buffer of its next index, which no refilled slot can hold.
+ */
+static void make_owned(struct memif__queue *q)
+{
+	uint32_t i;
+
+	if (q->owned)
+		return;
+	for (i = 0; i < q->ring_size; i++) {
+		uint16_t idx = (uint16_t)((q->is_rx ? q->pub : q->peer) + i);
+		struct memif__slot *sl = &q->slots[idx & q->mask];
+
+		if (!q->is_rx || sl->cap == 0)
+			set_default_slot(q, idx);
+	}
+	q->owned = true;
+}
+
+/*
+ * Ring index of a slot the app holds: a transmit slot reserved and not
+ * sent ([pub, next)), or a receive slot taken and not given back (slave:
+ * [pub, next + ring size)). -1 if the slot is not the app's.
+ */
+static int held_index(const struct memif__queue *q, uint16_t slot)
+{
+	uint16_t first = q->pub;
+	uint32_t n = q->is_rx ? memif__ring_free(q->ring_size, q->pub, q->next) :
+				memif__ring_count(q->next, q->pub);
+	uint16_t k = (uint16_t)((slot - first) & q->mask);
+
+	if (slot > q->mask || k >= n)
+		return -1;
+	return (uint16_t)(first + k);
+}
+
+/*
+ * Enter the queue a buffer names, if it is a connected queue of conn. The
+ * pointer is the app's and may be stale: it is only compared with the
+ * published queues, never followed. Queues are published from id 0 up.
+ */
+static int buffer_enter(struct memif__conn *c, const memif_buffer_t *b, struct memif__queue **qp)
+{
+	unsigned dir, i;
+
+	for (dir = 0; dir < 2; dir++) {
+		struct memif__qref *refs = dir ? c->rx_ref : c->tx_ref;
+
+		for (i = 0; i < MEMIF__MAX_QUEUES; i++) {
+			struct memif__queue *q = memif__read_once(&refs[i].q);
+			int err;
+
+			if (!q)
+				break;
+			if (q != b->queue)
+				continue;
+			err = queue_enter(c, (uint16_t)i, dir != 0, qp);
+			if (err)
+				return err;
+			if (*qp == b->queue)
+				return 0;
+			queue_leave((*qp)->ref); /* replaced meanwhile: a stale buffer */
+			return MEMIF_ERR_INVAL_ARG;
+		}
+	}
+	return memif__read_once(&c->link_up) ? MEMIF_ERR_INVAL_ARG : MEMIF_ERR_DISCONNECTED;
+}
+
+static int buffer_requeue(struct memif__queue *qa, memif_buffer_t *buf_a, struct memif__queue *qb,
+			  memif_buffer_t *buf_b)
+{
+	struct memif__slot tmp, *sa, *sb;
+	uint16_t di;
+	void *qp;
+
+	if (held_index(qa, buf_a->desc_index) < 0 || held_index(qb, buf_b->desc_index) < 0 ||
+	    (qa == qb && buf_a->desc_index == buf_b->desc_index))
+		return MEMIF_ERR_INVAL_ARG;
+	/* App buffers on a transmit ring are not the slots' own to move. */
+	if (qa->ext_tx || qb->ext_tx)
+		return MEMIF_ERR_INVAL_ARG;
+	make_owned(qa);
+	make_owned(qb);
+	sa = &qa->slots[buf_a->desc_index];
+	sb = &qb->slots[buf_b->desc_index];
+	tmp = *sa;
+	*sa = *sb;
+	*sb = tmp;
+	di = buf_a->desc_index;
+	buf_a->desc_index = buf_b->desc_index;
+	buf_b->desc_index = di;
+	qp = buf_a->queue;
+	buf_a->queue = buf_b->queue;
+	buf_b->queue = qp;
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_buffer_requeue(memif_conn_handle_t conn, memif_buffer_t *buf_a,
+				      memif_buffer_t *buf_b)
+{
+	struct memif__conn *c = conn;
+	struct memif__queue *qa, *qb;
+	int err;
+
+	if (!c)
+		return MEMIF_ERR_NOCONN;
+	if (c->magic != MEMIF__MAGIC_CONN || !buf_a || !buf_b || c->args.is_master)
+		return MEMIF_ERR_INVAL_ARG;
+	err = buffer_enter(c, buf_a, &qa);
+	if (err)
+		return err;
+	if (buf_b->queue == qa) {
+		err = buffer_requeue(qa, buf_a, qa, buf_b);
+	} else {
+		err = buffer_enter(c, buf_b, &qb);
+		if (!err) {
+			err = buffer_requeue(qa, buf_a, qb, buf_b);
+			queue_leave(qb->ref);
+		}
+	}
+	queue_leave(qa->ref);
+	return err;
+}
+
+static int set_next_free_buffer(struct memif__queue *q, memif_buffer_t *buf)
+{
+	int idx;
+
+	if (!buf || buf->queue != q)
+		return MEMIF_ERR_INVAL_ARG;
+	if (buf->desc_index == (q->next & q->mask))
+		return MEMIF_ERR_SUCCESS; /* nothing reserved since: as upstream, a no-op */
+	idx = held_index(q, buf->desc_index);
+	if (idx < 0)
+		return MEMIF_ERR_INVAL_ARG;
+	q->next = (uint16_t)idx; /* the reservations from there on are given back */
+	return MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_set_next_free_buffer(memif_conn_handle_t conn, uint16_t qid,
+					    memif_buffer_t *buf)
+{
+	struct memif__queue *q;
+	int err;
+
+	err = queue_enter(conn, qid, false, &q);
+	if (unlikely(err))
+		return err;
+	err = set_next_free_buffer(q, buf);
+	queue_leave(q->ref);
+	return err;
+}
+
+/* Control thread: a receive queue's mode (memif_rx_mode_t). */
+int memif__queue_set_mode(struct memif__queue *q, uint8_t mode)
+{
+	bool polling = mode == MEMIF_RX_MODE_POLLING;
 
 	memif__write_once(&q->polling, polling);
-	fl = polling ? (uint16_t)(fl | MEMIF_RING_FLAG_MASK_INT) :
-		       (uint16_t)(fl & ~MEMIF_RING_FLAG_MASK_INT);
-	memif__write_once(&q->ring->flags, fl);
+	memif__write_once(&q->adaptive, mode == MEMIF_RX_MODE_ADAPTIVE);
+	/* An adaptive queue starts unmasked: the peer's first kick wakes it.
+	 * (q->masked is the data path's own; a stale true only delays its
+	 * next masking.) */
+	set_mask(q, polling);
 	/* Pairs with the writer's fence between publishing and reading flags. */
 	memif__fence();
 	return 0;
@@ -625,8 +1007,9 @@ static int alloc_queues(struct memif__conn *c, struct memif__queue **qs, uint16_
 		q->is_rx = rx;
 		q->is_master = c->args.is_master != 0;
 		q->buffer_size = c->buffer_size;
-		q->polling = rx && c->rx_polling[i];
-		q->stats = rx ? &c->rx_stats[i].st : &c->tx_stats[i].st;
+		q->polling = rx && c->rx_mode[i] == MEMIF_RX_MODE_POLLING;
+		q->adaptive = rx && c->rx_mode[i] == MEMIF_RX_MODE_ADAPTIVE;
+		q->ref = rx ? &c->rx_ref[i] : &c->tx_ref[i];
 	}
 	if (rx)
 		c->rxq_num = num;
@@ -690,7 +1073,9 @@ static int master_queue(struct memif__conn *c, struct memif__queue *q, struct me
 	/* Start from the indexes the slave left; our own index is tail. */
 	q->pub = q->next = q->peer = memif__load_acquire(&q->ring->tail);
 	if (q->is_rx)
-		memif__queue_set_polling(q, q->polling);
+		memif__queue_set_mode(q, q->polling ? MEMIF_RX_MODE_POLLING :
+				      q->adaptive ? MEMIF_RX_MODE_ADAPTIVE :
+						    MEMIF_RX_MODE_INTERRUPT);
 	q->int_fd = ri->fd;
 	ri->fd = -1;
 	return 0;
@@ -737,8 +1122,47 @@ static void free_queues(struct memif__conn *c, struct memif__queue **qs, uint16_
 	*num = 0;
 }
 
+/* Open the data path of every queue (struct memif__qref); link_up calls it. */
+void memif__queues_publish(struct memif__conn *c)
+{
+	uint16_t i;
+
+	/* Queue setup is complete; pairs with the load-acquire in queue_enter. */
+	for (i = 0; i < c->rxq_num; i++)
+		memif__store_release(&c->rx_ref[i].q, &c->rxq[i]);
+	for (i = 0; i < c->txq_num; i++)
+		memif__store_release(&c->tx_ref[i].q, &c->txq[i]);
+}
+
+/* Close it: calls that start from now on return DISCONNECTED. */
+void memif__queues_unpublish(struct memif__conn *c)
+{
+	uint16_t i;
+
+	for (i = 0; i < c->rxq_num; i++)
+		memif__write_once(&c->rx_ref[i].q, NULL);
+	for (i = 0; i < c->txq_num; i++)
+		memif__write_once(&c->tx_ref[i].q, NULL);
+}
+
+static void wait_idle(struct memif__qref *refs, uint16_t num)
+{
+	uint16_t i;
+
+	/* Pairs with the store-release in queue_leave: the call is done with
+	 * everything we are about to free, unmap or close. */
+	for (i = 0; i < num; i++)
+		while (memif__load_acquire(&refs[i].busy))
+			sched_yield(); /* a data-path call never blocks: it ends soon */
+}
+
 void memif__queues_release(struct memif__conn *c)
 {
+	memif__queues_unpublish(c);
+	/* Store q, then load busy; pairs with memif__fence_light in queue_enter. */
+	memif__fence_heavy();
+	wait_idle(c->rx_ref, c->rxq_num);
+	wait_idle(c->tx_ref, c->txq_num);
 	free_queues(c, &c->rxq, &c->rxq_num, true);
 	free_queues(c, &c->txq, &c->txq_num, false);
 }

@@ -76,10 +76,12 @@ static int create_region(struct memif__conn *c, struct memif__region *r, bool bu
 		r->addr = addr;
 		r->fd = fd;
 		r->is_external = true;
+		/* The app's memory: report its seals, never add any. */
+		r->sealed = memif__os_shrink_sealed(fd);
 		return 0;
 	}
 	snprintf(name, sizeof(name), "memif region %u", c->regions_num);
-	r->fd = memif__os_memfd(name, r->size);
+	r->fd = memif__os_memfd(name, r->size, &r->sealed);
 	if (r->fd < 0) {
 		err = r->fd;
 		r->fd = -1;
@@ -90,8 +92,13 @@ static int create_region(struct memif__conn *c, struct memif__region *r, bool bu
 	if (err) {
 		memif__os_close(&r->fd);
 		memif__conn_set_error(c, "cannot map shared memory: %s", strerror(-err));
+		return err;
 	}
-	return err;
+	if (!r->sealed)
+		LOG_WARN("%s: our region %u could not be sealed against shrinking: a master that "
+			 "truncates it makes our next access to it raise SIGBUS",
+			 c->if_name, (unsigned)(r - c->regions));
+	return 0;
 }
 
 static void init_ring(struct memif__queue *q)
@@ -179,26 +186,23 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 	struct memif__socket *s = c->sock;
 	struct memif__region *r;
 	uint64_t real;
+	bool sealed;
 	int err;
 
 	if (index > MEMIF__MAX_REGION) {
 		memif__conn_set_error(c, "region index %u above the limit", index);
 		return MEMIF__E(MEMIF_ERR_MAXREG);
 	}
-	/* Seal first, so the size checked below is the size it keeps: a peer
-	 * that could shrink the file under our mapping could crash us with
-	 * SIGBUS. Every known peer seals its memfds; MEMIF_ALLOW_UNSEALED=1 in
-	 * the environment accepts one that does not, at that risk. */
-	if (memif__os_seal_shrink(*fd) < 0) {
-		const char *allow = getenv("MEMIF_ALLOW_UNSEALED");
-
-		if (!allow || strcmp(allow, "1") != 0) {
-			memif__conn_set_error(c, "region %u cannot be sealed against shrinking",
-					      index);
-			return MEMIF__E(MEMIF_ERR_NO_SHMFD);
-		}
-		LOG_WARN("region %u: accepted unsealed (MEMIF_ALLOW_UNSEALED)", index);
-	}
+	/*
+	 * Seal first, so that for a sealed region the size checked below is the
+	 * size it keeps: a peer that shrinks the file under our mapping makes
+	 * our next access to the lost pages raise SIGBUS. Not every peer's fd
+	 * can be sealed (VPP's hugepage buffer memfds, DPDK's memory segments
+	 * in zero-copy mode): by default such a region is mapped anyway, at
+	 * that risk, as upstream libmemif, VPP and DPDK do; a socket in strict
+	 * mode (memif_set_socket_require_sealed) refuses it.
+	 */
+	sealed = memif__os_seal_shrink(*fd) == 0;
 	err = memif__os_fd_size(*fd, &real);
 	if (err) {
 		memif__conn_set_error(c, "region %u: fd is not shared memory", index);
@@ -209,6 +213,11 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 		memif__conn_set_error(c, "region %u: announced size %llu exceeds its file (%llu)",
 				      index, (unsigned long long)size, (unsigned long long)real);
 		return MEMIF__E(MEMIF_ERR_MFMSG);
+	}
+	if (!sealed && s->require_sealed) {
+		memif__conn_set_error(c, "region %u is not sealed against shrinking (strict mode)",
+				      index);
+		return MEMIF__E(MEMIF_ERR_NO_SHMFD);
 	}
 	c->max_region = MEMIF__MAX_REGION;
 	err = add_region(c, size);
@@ -232,6 +241,11 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 	}
 	r->fd = *fd;
 	*fd = -1;
+	r->sealed = sealed;
+	if (!sealed)
+		LOG_WARN("%s: region %u is not sealed against shrinking, mapped anyway: if the "
+			 "peer truncates it, our next access to the lost pages raises SIGBUS",
+			 c->if_name, index);
 	return 0;
 }
 

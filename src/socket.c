@@ -262,15 +262,12 @@ struct memif__conn *memif__sock_find(struct memif__socket *s, uint32_t id)
 
 int memif__sock_attach(struct memif__socket *s, struct memif__conn *c)
 {
-	enum memif__role want = c->args.is_master ? MEMIF__ROLE_MASTER : MEMIF__ROLE_SLAVE;
 	struct memif__conn **arr;
 	int err;
 
-	if (s->role != MEMIF__ROLE_NONE && s->role != want) {
-		LOG_ERR("socket %s is used by a %s already", s->path,
-			s->role == MEMIF__ROLE_MASTER ? "master" : "slave");
-		return MEMIF__E(MEMIF_ERR_INVAL_ARG);
-	}
+	/* A socket may hold masters and slaves at once (upstream's loopback
+	 * example does): its masters share the listener, its slaves connect
+	 * to the same path. */
 	if (c->args.is_master && memif__sock_find(s, c->args.interface_id)) {
 		LOG_ERR("socket %s already has interface id %u", s->path, c->args.interface_id);
 		return MEMIF__E(MEMIF_ERR_ID);
@@ -286,12 +283,11 @@ int memif__sock_attach(struct memif__socket *s, struct memif__conn *c)
 		s->conns = arr;
 		s->conns_cap = cap;
 	}
-	if (want == MEMIF__ROLE_MASTER) {
+	if (c->args.is_master) {
 		err = memif__sock_listen(s);
 		if (err)
 			return err;
 	}
-	s->role = want;
 	s->conns[s->conns_num++] = c;
 	return 0;
 }
@@ -311,7 +307,7 @@ void memif__sock_detach(struct memif__socket *s, struct memif__conn *c)
 	}
 	for (i = 0; i < s->conns_num; i++)
 		masters |= s->conns[i]->args.is_master != 0;
-	if (!masters && s->role == MEMIF__ROLE_MASTER) {
+	if (!masters && c->args.is_master) {
 		/* Refuse peers still waiting for INIT: nobody can serve them. */
 		for (i = 0; i < s->chans_num; i++)
 			if (s->chans[i]->in_use && !s->chans[i]->conn)
@@ -320,6 +316,4 @@ void memif__sock_detach(struct memif__socket *s, struct memif__conn *c)
 		if (!s->listener_external)
 			memif__sock_stop_listen(s);
 	}
-	if (s->conns_num == 0)
-		s->role = MEMIF__ROLE_NONE;
 }

@@ -211,7 +211,7 @@ START_TEST(test_refused)
 		memif_buffer_t b[4];
 		uint16_t n = 0;
 
-		ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, b, 1, &n, 64), MEMIF_ERR_NOCONN);
+		ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, b, 1, &n, 64), MEMIF_ERR_DISCONNECTED);
 		ck_assert_uint_eq(n, 0);
 	}
 	t_pair_close(&p);
@@ -529,7 +529,7 @@ START_TEST(test_request_connection)
 	T_LOOP_UNTIL(&p.loop, p.m.up && p.s.up, 1000);
 	ck_assert_msg(p.m.up && p.s.up, "memif_request_connection did not connect");
 	ck_assert_int_eq(memif_request_connection(p.s.conn), MEMIF_ERR_CONN);
-	ck_assert_int_eq(memif_request_connection(NULL), MEMIF_ERR_INVAL_ARG);
+	ck_assert_int_eq(memif_request_connection(NULL), MEMIF_ERR_NOCONN);
 	t_pair_close(&p);
 }
 END_TEST
@@ -565,8 +565,9 @@ START_TEST(test_delete_connected)
 		memif_buffer_t b[4];
 		uint16_t n = 0;
 
-		ck_assert_int_eq(memif_buffer_alloc(peer->conn, 0, b, 1, &n, 64), MEMIF_ERR_NOCONN);
-		ck_assert_int_eq(memif_rx_burst(peer->conn, 0, b, 4, &n), MEMIF_ERR_NOCONN);
+		ck_assert_int_eq(memif_buffer_alloc(peer->conn, 0, b, 1, &n, 64),
+				 MEMIF_ERR_DISCONNECTED);
+		ck_assert_int_eq(memif_rx_burst(peer->conn, 0, b, 4, &n), MEMIF_ERR_DISCONNECTED);
 	}
 	/* No reconnect to a deleted interface; no second on_disconnect. */
 	t_loop_run_for(&p.loop, 300);
@@ -1000,16 +1001,23 @@ START_TEST(test_bad_args)
 	ck_assert_ptr_null(conn);
 	ck_assert_int_eq(memif_delete(NULL), MEMIF_ERR_INVAL_ARG);
 	conn = NULL;
-	ck_assert_int_eq(memif_delete(&conn), MEMIF_ERR_INVAL_ARG);
+	ck_assert_int_eq(memif_delete(&conn), MEMIF_ERR_NOCONN); /* upstream's code */
 
-	/* The master socket's role is fixed by its first interface. */
+	/* A socket holds masters and slaves alike (upstream's loopback does). */
 	p.ma.socket = p.msock;
 	ck_assert_int_eq(t_ep_create(&p.m, &p.ma), MEMIF_ERR_SUCCESS);
-	t_conn_args(&ca, p.msock, false, 5, "wrongrole");
-	ck_assert_int_eq(memif_create(&conn, &ca, NULL, NULL, NULL, NULL), MEMIF_ERR_INVAL_ARG);
+	t_conn_args(&ca, p.msock, false, 5, "slave-too");
+	ck_assert_int_eq(memif_create(&conn, &ca, NULL, NULL, NULL, NULL), MEMIF_ERR_SUCCESS);
+	ck_assert_ptr_nonnull(conn);
+	ck_assert_int_eq(memif_delete(&conn), MEMIF_ERR_SUCCESS);
+	ck_assert_ptr_null(conn);
+	/* The same id twice among a socket's masters is refused. */
+	t_conn_args(&ca, p.msock, true, p.ma.interface_id, "twin");
+	ck_assert_int_eq(memif_create(&conn, &ca, NULL, NULL, NULL, NULL), MEMIF_ERR_ID);
 	ck_assert_ptr_null(conn);
 
-	/* A slave on a path nobody serves: data path gives NOCONN. */
+	/* A slave on a path nobody serves: the data path gives DISCONNECTED
+	 * (upstream's code), introspection NOCONN; the rx mode is kept. */
 	{
 		char other[108];
 		memif_socket_args_t sa;
@@ -1022,19 +1030,23 @@ START_TEST(test_bad_args)
 		ck_assert_int_eq(memif_create_socket(&osock, &sa, &p.loop), MEMIF_ERR_SUCCESS);
 		t_conn_args(&ca, osock, false, 0, "lonely");
 		ck_assert_int_eq(t_ep_create(&lonely, &ca), MEMIF_ERR_SUCCESS);
-		ck_assert_int_eq(memif_buffer_alloc(lonely.conn, 0, b, 1, &n, 64), MEMIF_ERR_NOCONN);
+		ck_assert_int_eq(memif_buffer_alloc(lonely.conn, 0, b, 1, &n, 64),
+				 MEMIF_ERR_DISCONNECTED);
 		ck_assert_uint_eq(n, 0);
-		ck_assert_int_eq(memif_tx_burst(lonely.conn, 0, b, 0, &n), MEMIF_ERR_NOCONN);
-		ck_assert_int_eq(memif_rx_burst(lonely.conn, 0, b, 8, &n), MEMIF_ERR_NOCONN);
+		ck_assert_int_eq(memif_tx_burst(lonely.conn, 0, b, 0, &n), MEMIF_ERR_DISCONNECTED);
+		ck_assert_int_eq(memif_rx_burst(lonely.conn, 0, b, 8, &n), MEMIF_ERR_DISCONNECTED);
 		ck_assert_uint_eq(n, 0);
-		ck_assert_int_eq(memif_refill_queue(lonely.conn, 0, 1, 0), MEMIF_ERR_NOCONN);
+		ck_assert_int_eq(memif_refill_queue(lonely.conn, 0, 1, 0), MEMIF_ERR_DISCONNECTED);
 		ck_assert_int_eq(memif_get_tx_ring_details(lonely.conn, ring_rd, 0, 8),
 				 MEMIF_ERR_NOCONN);
 		ck_assert_int_eq(memif_get_rx_ring_details(lonely.conn, ring_rd, 0, 8),
 				 MEMIF_ERR_NOCONN);
 		ck_assert_int_eq(memif_set_rx_mode(lonely.conn, MEMIF_RX_MODE_POLLING, 0),
-				 MEMIF_ERR_NOCONN);
-		ck_assert_int_eq(memif_get_queue_efd(lonely.conn, 0, &fd), MEMIF_ERR_NOCONN);
+				 MEMIF_ERR_SUCCESS);
+		ck_assert_int_eq(memif_set_rx_mode(lonely.conn, MEMIF_RX_MODE_POLLING, 1),
+				 MEMIF_ERR_QID);
+		ck_assert_int_eq(memif_get_queue_efd(lonely.conn, 0, &fd), MEMIF_ERR_DISCONNECTED);
+		ck_assert_int_eq(fd, -1);
 		ck_assert_int_eq(memif_get_peer_credentials(lonely.conn, &(memif_peer_cred_t){ 0 }),
 				 MEMIF_ERR_NOCONN);
 		ck_assert_int_eq(t_details(lonely.conn, &md, buf, sizeof(buf)), MEMIF_ERR_SUCCESS);
@@ -1063,27 +1075,28 @@ START_TEST(test_bad_args)
 	ck_assert_int_eq(memif_get_queue_stats(p.s.conn, 5, 1, &qs), MEMIF_ERR_QID);
 	ck_assert_int_eq(memif_buffer_enq_tx(p.s.conn, 5, b, 1, &n), MEMIF_ERR_QID);
 
-	ck_assert_int_eq(memif_buffer_alloc(NULL, 0, b, 1, &n, 64), MEMIF_ERR_INVAL_ARG);
+	/* No handle: NOCONN, the code upstream programs branch on. */
+	ck_assert_int_eq(memif_buffer_alloc(NULL, 0, b, 1, &n, 64), MEMIF_ERR_NOCONN);
 	ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, NULL, 1, &n, 64), MEMIF_ERR_INVAL_ARG);
 	ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, b, 1, NULL, 64), MEMIF_ERR_INVAL_ARG);
-	ck_assert_int_eq(memif_tx_burst(NULL, 0, b, 1, &n), MEMIF_ERR_INVAL_ARG);
-	ck_assert_int_eq(memif_rx_burst(NULL, 0, b, 1, &n), MEMIF_ERR_INVAL_ARG);
+	ck_assert_int_eq(memif_tx_burst(NULL, 0, b, 1, &n), MEMIF_ERR_NOCONN);
+	ck_assert_int_eq(memif_rx_burst(NULL, 0, b, 1, &n), MEMIF_ERR_NOCONN);
 	ck_assert_int_eq(memif_rx_burst(p.s.conn, 0, NULL, 1, &n), MEMIF_ERR_INVAL_ARG);
 	ck_assert_int_eq(memif_rx_burst(p.s.conn, 0, b, 1, NULL), MEMIF_ERR_INVAL_ARG);
-	ck_assert_int_eq(memif_refill_queue(NULL, 0, 1, 0), MEMIF_ERR_INVAL_ARG);
-	ck_assert_int_eq(memif_get_details(NULL, &md, buf, sizeof(buf)), MEMIF_ERR_INVAL_ARG);
+	ck_assert_int_eq(memif_refill_queue(NULL, 0, 1, 0), MEMIF_ERR_NOCONN);
+	ck_assert_int_eq(memif_get_details(NULL, &md, buf, sizeof(buf)), MEMIF_ERR_NOCONN);
 	ck_assert_int_eq(memif_get_details(p.s.conn, NULL, buf, sizeof(buf)), MEMIF_ERR_INVAL_ARG);
 	ck_assert_int_eq(memif_get_details(p.s.conn, &md, NULL, sizeof(buf)), MEMIF_ERR_INVAL_ARG);
-	ck_assert_int_eq(memif_get_queue_efd(NULL, 0, &fd), MEMIF_ERR_INVAL_ARG);
+	ck_assert_int_eq(memif_get_queue_efd(NULL, 0, &fd), MEMIF_ERR_NOCONN);
 	ck_assert_int_eq(memif_get_queue_efd(p.s.conn, 0, NULL), MEMIF_ERR_INVAL_ARG);
-	ck_assert_int_eq(memif_set_rx_mode(NULL, MEMIF_RX_MODE_POLLING, 0), MEMIF_ERR_INVAL_ARG);
+	ck_assert_int_eq(memif_set_rx_mode(NULL, MEMIF_RX_MODE_POLLING, 0), MEMIF_ERR_NOCONN);
 	ck_assert_int_eq(memif_get_tx_ring_details(NULL, ring_rd, 0, 8), MEMIF_ERR_INVAL_ARG);
 	ck_assert_int_eq(memif_get_tx_ring_details(p.s.conn, NULL, 0, 8), MEMIF_ERR_INVAL_ARG);
 	ck_assert_int_eq(memif_get_queue_stats(NULL, 0, 1, &qs), MEMIF_ERR_INVAL_ARG);
 	ck_assert_int_eq(memif_get_queue_stats(p.s.conn, 0, 1, NULL), MEMIF_ERR_INVAL_ARG);
 	ck_assert_int_eq(memif_get_peer_credentials(NULL, &(memif_peer_cred_t){ 0 }),
 			 MEMIF_ERR_INVAL_ARG);
-	ck_assert_int_eq(memif_request_connection(NULL), MEMIF_ERR_INVAL_ARG);
+	ck_assert_int_eq(memif_request_connection(NULL), MEMIF_ERR_NOCONN);
 	ck_assert_int_eq(memif_control_fd_handler(NULL, MEMIF_FD_EVENT_READ), MEMIF_ERR_INVAL_ARG);
 	ck_assert_int_eq(memif_set_socket_file_perms(NULL, 0600, (uid_t)-1, (gid_t)-1),
 			 MEMIF_ERR_INVAL_ARG);

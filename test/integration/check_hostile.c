@@ -12,10 +12,11 @@
  *                wrong INIT fields, regions larger than their memfd or not
  *                shared memory, rings outside their region or too large or
  *                out of order or too many, a wrong cookie, an interrupt fd
- *                that is no eventfd, memory shrunk after its check; after
- *                the link is up: ring indexes beyond the ring, descriptors
- *                outside any region, endless NEXT chains; idle connections
- *                (handshake timeout) and a flood of them.
+ *                that is no eventfd, memory shrunk after its check, memory
+ *                nobody can seal (served by default, refused in strict
+ *                mode); after the link is up: ring indexes beyond the ring,
+ *                descriptors outside any region, endless NEXT chains;
+ *                idle connections (handshake timeout) and a flood of them.
  *   our slave    the hostile side listens and plays master: anything but
  *                HELLO first, HELLO with a version range without 2.0 or
  *                limits we cannot meet, messages out of order during setup
@@ -143,6 +144,23 @@ static void assert_our_error(struct env *e, const char *word)
 			      err, word);
 }
 
+/* memif_get_region_sealed says `want` for every region of a connected interface. */
+static void assert_regions_sealed(memif_conn_handle_t c, uint8_t want)
+{
+	memif_details_t md;
+	char dbuf[8192];
+	uint8_t sealed;
+
+	ck_assert_int_eq(t_details(c, &md, dbuf, sizeof(dbuf)), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_gt(md.regions_num, 0);
+	for (uint16_t i = 0; i < md.regions_num; i++) {
+		sealed = 0xff;
+		ck_assert_int_eq(memif_get_region_sealed(c, i, &sealed), MEMIF_ERR_SUCCESS);
+		ck_assert_msg(sealed == want, "region %u: sealed %u, expected %u", i, sealed, want);
+	}
+	ck_assert_int_eq(memif_get_region_sealed(c, md.regions_num, &sealed), MEMIF_ERR_INVAL_ARG);
+}
+
 /* Every fd of the attack is gone: back to the baseline of env_start. */
 static void assert_no_leak(struct env *e)
 {
@@ -180,6 +198,9 @@ static void good_peer_run(struct env *e, int ms)
 		      "a well-behaved peer did not connect after the attack (ours %d, good %d)",
 		      e->ours.up, e->good.up);
 	ck_assert_int_eq(e->ours.n_connect, n_conn + 1);
+	/* A libmemif slave's memfds are sealed, by it and so for its master too. */
+	assert_regions_sealed(e->ours.conn, 1);
+	assert_regions_sealed(e->good.conn, 1);
 
 	/* The data path works, from the good peer to us. */
 	t_rxq_reset_partial(rq);
@@ -905,39 +926,72 @@ END_TEST
 
 /*
  * A region whose memfd is shrunk after the master checked its size: any
- * access past the new end is a SIGBUS. The master must make such memory
- * unshrinkable (F_SEAL_SHRINK) or refuse it. _i & 1: shrink before CONNECT
- * (the master then reads the cookies) or after the link is up (the master
- * reads ring indexes in rx_burst); _i & 2: a memfd made without
- * MFD_ALLOW_SEALING, that nobody can seal.
+ * access past the new end is a SIGBUS. _i & 2 clear: a sealable memfd, our
+ * master in its default mode seals it (F_SEAL_SHRINK), the shrink fails
+ * and all goes on; _i & 1: shrink before CONNECT (the master then reads the
+ * cookies) or after the link is up (it reads ring indexes in rx_burst).
+ * _i & 2 set: a memfd made without MFD_ALLOW_SEALING, that nobody can seal,
+ * against a master in strict mode (memif_set_socket_require_sealed): it is
+ * refused at ADD_REGION, before it is ever mapped, so shrinking it cannot
+ * hurt; _i & 1: the slave shrinks it once the refusal came (the reason then
+ * names strict mode), or at once after sending ADD_REGION (the size check
+ * refuses it first). In default mode such a region is mapped unsealed:
+ * test_master_unsealed shows traffic, check_seal.c the SIGBUS of a shrink.
  */
 START_TEST(test_master_region_shrunk)
 {
 	bool after = _i & 1;
-	enum h_mem mem = (_i & 2) ? H_MEM_UNSEALABLE : H_MEM_SEALABLE;
+	bool strict = _i & 2;
 	struct env e;
 	struct h_slave hs;
 	memif_msg_t m;
 	memif_buffer_t bufs[4];
+	char reason[MEMIF_DISCONNECT_STRING_LEN + 1];
 	uint16_t rx = 0;
 	int err;
 
-	unsetenv("MEMIF_ALLOW_UNSEALED"); /* the library's opt-in to this risk */
 	env_init(&e, "m-shrink", true);
+	if (strict)
+		ck_assert_int_eq(memif_set_socket_require_sealed(e.sock, 1), MEMIF_ERR_SUCCESS);
 	env_start(&e);
-	ck_assert_int_eq(h_slave_init(&hs, 1, 1, LOG2, 2048, mem), 0);
+	ck_assert_int_eq(h_slave_init(&hs, 1, 1, LOG2, 2048,
+				      strict ? H_MEM_UNSEALABLE : H_MEM_SEALABLE),
+			 0);
 	hs.fd = h_connect(e.path);
 	ck_assert_int_ge(hs.fd, 0);
-	err = h_slave_handshake(&hs, 0, NULL, after ? H_SL_CONNECTED : H_SL_RINGS, WAIT_MS,
-				&e.pump);
-	if (err != 0) {
-		/* Refused (memory it cannot protect): fine. */
+	if (strict) {
+		ck_assert_int_eq(h_slave_handshake(&hs, 0, NULL, H_SL_INIT, WAIT_MS, &e.pump), 0);
+		h_msg_add_region(&m, 0, hs.region_size[0]);
+		ck_assert_int_eq(h_send_msg(hs.fd, &m, hs.region_fd[0]), 0);
+		if (!after) /* before the master has even read ADD_REGION */
+			ck_assert_int_eq(ftruncate(hs.region_fd[0], 0), 0);
+		err = h_expect(hs.fd, MEMIF_MSG_TYPE_ACK, &hs.last, NULL, WAIT_MS, &e.pump);
 		ck_assert_int_eq(err, -EPROTO);
 		ck_assert_uint_eq(hs.last.type, MEMIF_MSG_TYPE_DISCONNECT);
+		h_get_name(reason, hs.last.disconnect.string, MEMIF_DISCONNECT_STRING_LEN);
+		ck_assert_msg(t_contains_ci(reason, "region 0"), "reason \"%s\"", reason);
+		if (after) {
+			ck_assert_uint_eq(hs.last.disconnect.code, MEMIF_ERR_NO_SHMFD);
+			ck_assert_msg(t_contains_ci(reason, "not sealed") &&
+					      t_contains_ci(reason, "strict mode"),
+				      "reason \"%s\" does not say strict mode refused it", reason);
+			/* Nobody sealed it: the shrink works, on memory we never mapped. */
+			ck_assert_int_eq(ftruncate(hs.region_fd[0], 0), 0);
+		}
 		expect_refusal(&e, &hs.fd, false, NULL, 0);
-		assert_our_error(&e, NULL);
-	} else if (ftruncate(hs.region_fd[0], 0) < 0) {
+		assert_our_error(&e, after ? "strict mode" : "region 0");
+		run_for(&e, 3 * TICK_MS); /* timer ticks: nothing of it is touched */
+		ck_assert(!e.ours.up);
+		ck_assert_int_eq(e.ours.n_connect, 0);
+	} else {
+		err = h_slave_handshake(&hs, 0, NULL, after ? H_SL_CONNECTED : H_SL_RINGS, WAIT_MS,
+					&e.pump);
+		ck_assert_msg(err == 0, "a sealable region was refused: %s (last type %u)",
+			      strerror(-err), hs.last.type);
 		/* Accepted and sealed: the shrink is refused, all goes on. */
+		ck_assert_int_eq(ftruncate(hs.region_fd[0], 0), -1);
+		ck_assert_int_eq(errno, EPERM);
+		ck_assert_int_eq(ftruncate(hs.region_fd[1], 0), -1);
 		ck_assert_int_eq(errno, EPERM);
 		if (!after) {
 			h_msg_connect(&m, false, "x");
@@ -948,25 +1002,18 @@ START_TEST(test_master_region_shrunk)
 		}
 		RUN_UNTIL(&e, e.ours.up, WAIT_MS);
 		ck_assert(e.ours.up);
-		ck_assert_int_eq(memif_rx_burst(e.ours.conn, 0, bufs, 4, &rx), MEMIF_ERR_NOBUF);
+		assert_regions_sealed(e.ours.conn, 1);
+		/* Reads the ring in the region the slave tried to shrink: nothing came. */
+		err = memif_rx_burst(e.ours.conn, 0, bufs, 4, &rx);
+		ck_assert_msg(err == MEMIF_ERR_SUCCESS, "rx_burst on an empty ring: %s",
+			      memif_strerror(err));
+		ck_assert_uint_eq(rx, 0);
 		h_slave_close(&hs);
 		RUN_UNTIL(&e, !e.ours.up, WAIT_MS);
-	} else {
-		/* Accepted and shrunk under the mapping: must not crash. */
-		if (!after) {
-			h_msg_connect(&m, false, "x");
-			ck_assert_int_eq(h_send_msg(hs.fd, &m, -1), 0);
-		} else {
-			RUN_UNTIL(&e, e.ours.up, WAIT_MS);
-			err = memif_rx_burst(e.ours.conn, 0, bufs, 4, &rx);
-			ck_assert_int_ne(err, MEMIF_ERR_SUCCESS);
-		}
-		expect_refusal(&e, &hs.fd, true, NULL, 0);
-		assert_our_error(&e, NULL);
 	}
 	h_slave_fini(&hs);
 	assert_no_leak(&e);
-	good_peer(&e);
+	good_peer(&e); /* in strict mode too: a sealable libmemif slave is served */
 	env_fini(&e);
 }
 END_TEST
@@ -1044,6 +1091,72 @@ static void set_desc(memif_ring_t *r, uint16_t slot, uint16_t flags, uint16_t re
 	d->offset = offset;
 	d->length = length;
 }
+
+/*
+ * The default: a slave whose memfds cannot be sealed (as VPP's zero-copy
+ * slave and DPDK's zero-copy client send) is served, as upstream libmemif,
+ * VPP and DPDK serve it; memif_get_region_sealed says so. 8 frames each way.
+ */
+START_TEST(test_master_unsealed)
+{
+	struct env e;
+	struct h_slave hs;
+	struct t_txq tx = { 0 };
+	struct t_rxq *rq;
+	memif_ring_t *s2m, *m2s;
+	uint8_t sealed;
+
+	env_init(&e, "m-unsealed", true);
+	env_start(&e);
+	ck_assert_int_eq(h_slave_init(&hs, 1, 1, LOG2, 2048, H_MEM_UNSEALABLE), 0);
+	hs.fd = h_connect(e.path);
+	ck_assert_int_ge(hs.fd, 0);
+	ck_assert_int_eq(h_slave_handshake(&hs, 0, NULL, H_SL_CONNECTED, WAIT_MS, &e.pump), 0);
+	RUN_UNTIL(&e, e.ours.up, WAIT_MS);
+	ck_assert(e.ours.up);
+	assert_regions_sealed(e.ours.conn, 0);
+	ck_assert_int_eq(memif_get_region_sealed(e.ours.conn, 0, NULL), MEMIF_ERR_INVAL_ARG);
+	ck_assert_int_eq(memif_get_region_sealed(NULL, 0, &sealed), MEMIF_ERR_INVAL_ARG);
+
+	/* Slave to master: 8 frames in the slave's buffers. */
+	s2m = h_slave_ring(&hs, true, 0);
+	for (uint16_t i = 0; i < 8; i++) {
+		t_frame_fill(h_slave_buf(&hs, true, 0, i), 100u + i, i);
+		set_desc(s2m, i, 0, 1, h_slave_buf_off(&hs, true, 0, i), 100u + i);
+	}
+	h_store_release16(&s2m->head, 8);
+	rq = t_ep_rxq(&e.ours, 0);
+	RUN_UNTIL(&e, (t_rx_drain(e.ours.conn, 0, rq), rq->packets >= 8), WAIT_MS);
+	ck_assert_uint_eq(rq->packets, 8);
+	ck_assert_uint_eq(rq->bad, 0);
+	ck_assert_uint_eq(h_load_acquire16(&s2m->tail), 8); /* all given back */
+
+	/* Master to slave: the slave offers 8 buffers, we fill them. */
+	m2s = h_slave_ring(&hs, false, 0);
+	for (uint16_t i = 0; i < 8; i++)
+		set_desc(m2s, i, 0, 1, h_slave_buf_off(&hs, false, 0, i), 2048);
+	h_store_release16(&m2s->head, 8);
+	ck_assert_uint_eq(t_tx_frames(e.ours.conn, 0, &tx, 8, 100, 8), 8);
+	ck_assert_uint_eq(h_load_acquire16(&m2s->tail), 8);
+	for (uint16_t i = 0; i < 8; i++) {
+		memif_desc_t d = m2s->desc[i];
+
+		ck_assert_uint_eq(d.region, 1);
+		ck_assert_uint_eq(d.length, 100);
+		ck_assert_uint_le((uint64_t)d.offset + d.length, hs.region_size[1]);
+		ck_assert_msg(t_frame_verify((uint8_t *)hs.region[1] + d.offset, d.length, i),
+			      "frame %u arrived damaged", i);
+	}
+
+	h_slave_close(&hs);
+	RUN_UNTIL(&e, !e.ours.up, WAIT_MS);
+	ck_assert(!e.ours.up);
+	h_slave_fini(&hs);
+	assert_no_leak(&e);
+	good_peer(&e);
+	env_fini(&e);
+}
+END_TEST
 
 START_TEST(test_master_datapath)
 {
@@ -1964,6 +2077,7 @@ static Suite *hostile_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = t_tcase("master_datapath", 30);
+	tcase_add_test(tc, test_master_unsealed);
 	tcase_add_loop_test(tc, test_master_datapath, 0, 10);
 	tcase_add_test(tc, test_master_endless_chain);
 	tcase_add_test(tc, test_master_chain_two_steps);

@@ -353,7 +353,8 @@ START_TEST(test_peer_killed)
 		memif_buffer_t b[4];
 		uint16_t n = 0;
 
-		ck_assert_int_eq(memif_buffer_alloc(sd.ep.conn, 0, b, 1, &n, 64), MEMIF_ERR_NOCONN);
+		ck_assert_int_eq(memif_buffer_alloc(sd.ep.conn, 0, b, 1, &n, 64),
+				 MEMIF_ERR_DISCONNECTED);
 	}
 	/* Still down a while later; no spurious callbacks. */
 	t_loop_run_for(&sd.loop, 300);
