@@ -3,7 +3,7 @@
 # (Debian 12, as root), then builds and tests in four stages:
 #
 #   main   build/       gcc, -O2 -g, warnings as errors   ctest: every test (docs included)
-#   asan   build-asan/  gcc, ASan + UBSan                 ctest -LE 'build|interop|bench'
+#   asan   build-asan/  gcc, ASan + UBSan                 ctest -LE 'build|interop|bench|binding'
 #   tsan   build-tsan/  clang, TSan                       ctest -L tsan
 #   fuzz   build-fuzz/  clang, libFuzzer + ASan + UBSan   ctest -L fuzz (60 s per target)
 #
@@ -31,7 +31,8 @@ log() { printf '\n=== %s\n' "$*"; }
 # Debian package names. The DPDK ones give test/interop its real peer
 # (dpdk-testpmd with the memif driver); without them those tests skip.
 # python3 writes the man pages, man-db checks them, dpkg-dev computes the
-# .deb's Depends (tests labelled build and docs).
+# .deb's Depends (tests labelled build and docs). Node.js for test/binding
+# is added by ensure_packages when it is missing.
 packages=(
 	cmake make gcc g++ clang pkg-config check libsubunit-dev binutils
 	iproute2 iputils-ping valgrind python3 man-db dpkg-dev
@@ -58,6 +59,14 @@ ensure_packages() {
 		echo "not a Debian system: make sure cmake, gcc, g++, clang, pkg-config and" \
 			"Check are installed"
 		return 0
+	fi
+	# test/binding builds the npm package `memif` with node-gyp: node, npm,
+	# node-gyp and node's headers (/usr/include/node, libnode-dev). A nodejs
+	# that comes with npm and headers (NodeSource's) needs nothing more.
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		packages+=(nodejs npm node-gyp libnode-dev)
+	elif [ ! -f /usr/include/node/node_api.h ]; then
+		packages+=(libnode-dev)
 	fi
 	for p in "${packages[@]}"; do
 		pkg_installed "$p" || missing+=("$p")
@@ -165,7 +174,7 @@ for stage in $stages; do
 	asan)
 		ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-			run_stage asan build-asan gcc g++ "-LE build|interop|bench" \
+			run_stage asan build-asan gcc g++ "-LE build|interop|bench|binding" \
 			-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
 			-DMEMIF_SANITIZE=address,undefined
 		;;
