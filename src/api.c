@@ -254,6 +254,16 @@ MEMIF_EXPORT int memif_set_socket_file_perms(memif_socket_handle_t sock, mode_t 
 	return MEMIF_ERR_SUCCESS;
 }
 
+MEMIF_EXPORT int memif_set_socket_buffer_laps(memif_socket_handle_t sock, uint8_t laps)
+{
+	struct memif__socket *s = sock_of(sock);
+
+	if (!s || (laps != 0 && laps != 1 && laps != 2 && laps != 4 && laps != 8))
+		return MEMIF_ERR_INVAL_ARG;
+	s->buffer_laps = laps;
+	return MEMIF_ERR_SUCCESS;
+}
+
 MEMIF_EXPORT int memif_set_socket_require_sealed(memif_socket_handle_t sock, uint8_t require)
 {
 	struct memif__socket *s = sock_of(sock);

@@ -38,6 +38,8 @@ int memif__err_public(int err);
  * to 2^MEMIF__MAX_BUFFER_LAPS_LOG2 buffers per slot (region.c). */
 #define MEMIF__BUFFER_SPAN (4ull << 20)
 #define MEMIF__MAX_BUFFER_LAPS_LOG2 3
+/* ... as long as the interface's buffers stay within this or upstream's layout. */
+#define MEMIF__BUFFER_BUDGET (8ull << 20)
 
 struct memif__socket;
 struct memif__conn;
@@ -237,6 +239,7 @@ struct memif__socket {
 	memif_del_external_region_t *ext_del;
 	memif_get_external_buffer_offset_t *ext_offset;
 
+	uint8_t buffer_laps; /* slave buffers per ring slot: 0 = automatic (region.c) */
 	bool perms_set;
 	mode_t file_mode;
 	uid_t file_uid;

@@ -110,18 +110,36 @@ static void init_ring(struct memif__queue *q)
 	ring->flags = q->polling ? MEMIF_RING_FLAG_MASK_INT : 0;
 }
 
-/* log2 of the buffers per ring slot (see the top of this file). */
+/*
+ * log2 of the buffers per ring slot (see the top of this file). By default
+ * laps are added until a ring's buffers span MEMIF__BUFFER_SPAN, but only
+ * while the interface's buffers stay within max(upstream's layout, one lap
+ * per slot, and MEMIF__BUFFER_BUDGET): the default interface (one queue
+ * pair of 1024 x 2048 B) gets 8 MiB where upstream maps 4, an interface of
+ * many queues no more than upstream. memif_set_socket_buffer_laps overrides
+ * it.
+ */
 static uint8_t buffer_laps_log2(const struct memif__conn *c)
 {
-	uint64_t bytes = ((uint64_t)c->buffer_size) << c->log2_ring;
-	uint8_t l = 0;
+	uint64_t ring = ((uint64_t)c->buffer_size) << c->log2_ring;
+	uint64_t nq = (uint64_t)c->num_s2m + c->num_m2s;
+	uint64_t budget = MEMIF_MAX(nq * ring, MEMIF__BUFFER_BUDGET);
+	uint8_t want = c->sock->buffer_laps, l = 0;
 
 	/* App-supplied buffer memory is sized by the app: keep to one lap. */
 	if (c->sock->ext_add)
 		return 0;
-	while (l < MEMIF__MAX_BUFFER_LAPS_LOG2 && (bytes << l) < MEMIF__BUFFER_SPAN &&
-	       c->log2_ring + l < 15)
-		l++;
+	for (;;) {
+		uint8_t n = (uint8_t)(l + 1);
+
+		if (n > MEMIF__MAX_BUFFER_LAPS_LOG2 || c->log2_ring + n >= 15 ||
+		    (ring << n) > MEMIF__MAX_BUFFER_REGION)
+			break;
+		if (want ? (1u << n) > want :
+			   (ring << l) >= MEMIF__BUFFER_SPAN || nq * (ring << n) > budget)
+			break;
+		l = n;
+	}
 	return l;
 }
 

@@ -241,6 +241,68 @@ END_TEST
  * ring region) and the master maps them all. Memfds are sparse: only the
  * pages the frames touch are ever allocated.
  */
+/* Bytes of buffer memory (every region but 0, the rings) the slave laid out. */
+static uint64_t buffer_bytes(uint8_t pairs, uint8_t log2, uint8_t laps)
+{
+	struct t_pair p;
+	memif_details_t md;
+	char buf[8192];
+	uint64_t sum = 0;
+
+	t_pair_init(&p, "laps");
+	p.ma.log2_ring_size = p.sa.log2_ring_size = log2;
+	p.ma.num_s2m_rings = p.sa.num_s2m_rings = pairs;
+	p.ma.num_m2s_rings = p.sa.num_m2s_rings = pairs;
+	t_pair_sockets(&p);
+	if (laps != 0xff)
+		ck_assert_int_eq(memif_set_socket_buffer_laps(p.ssock, laps), MEMIF_ERR_SUCCESS);
+	t_pair_connect(&p, UP_MS);
+	ck_assert_int_eq(t_details(p.s.conn, &md, buf, sizeof(buf)), MEMIF_ERR_SUCCESS);
+	for (uint8_t i = 1; i < md.regions_num; i++)
+		sum += md.regions[i].size;
+	/* The master sees the same layout, and frames still flow. */
+	{
+		struct flow f[2];
+
+		flow_init(&f[0], &p.s, &p.m, 0, 200, 1500, 0);
+		flow_init(&f[1], &p.m, &p.s, 0, 200, 1500, 0);
+		run_flows(&p, f, 2);
+	}
+	t_pair_close(&p);
+	return sum;
+}
+
+/* Buffer laps: automatic within max(8 MiB, upstream's layout), or as set. */
+START_TEST(test_buffer_laps)
+{
+	const uint64_t mib = 1u << 20;
+	memif_socket_handle_t sock = NULL;
+
+	/* Default interface: 2 rings of 1024 x 2048 B, upstream 4 MiB: twice that. */
+	ck_assert_uint_eq(buffer_bytes(1, 10, 0xff), 8 * mib);
+	/* Four queue pairs: upstream's 16 MiB, no more. */
+	ck_assert_uint_eq(buffer_bytes(4, 10, 0xff), 16 * mib);
+	/* Small rings (256 slots) get 8 buffers per slot, 8 MiB in all. */
+	ck_assert_uint_eq(buffer_bytes(1, 8, 0), 8 * mib);
+	/* The knob: upstream's layout, or more laps than automatic. */
+	ck_assert_uint_eq(buffer_bytes(1, 10, 1), 4 * mib);
+	ck_assert_uint_eq(buffer_bytes(4, 10, 2), 32 * mib);
+	ck_assert_int_eq(memif_set_socket_buffer_laps(NULL, 1), MEMIF_ERR_INVAL_ARG);
+	{
+		memif_socket_args_t sa;
+		char path[108];
+
+		t_sock_path(path, sizeof(path), "laps-args");
+		t_socket_args(&sa, path, "app-x", NULL);
+		ck_assert_int_eq(memif_create_socket(&sock, &sa, NULL), MEMIF_ERR_SUCCESS);
+		ck_assert_int_eq(memif_set_socket_buffer_laps(sock, 3), MEMIF_ERR_INVAL_ARG);
+		ck_assert_int_eq(memif_set_socket_buffer_laps(sock, 16), MEMIF_ERR_INVAL_ARG);
+		ck_assert_int_eq(memif_set_socket_buffer_laps(sock, 8), MEMIF_ERR_SUCCESS);
+		ck_assert_int_eq(memif_delete_socket(&sock), MEMIF_ERR_SUCCESS);
+	}
+}
+END_TEST
+
 START_TEST(test_several_regions)
 {
 	struct t_pair p;
@@ -991,6 +1053,7 @@ static Suite *datapath_suite(void)
 	tcase_add_test(tc, test_odd_buffer_size);
 	tcase_add_test(tc, test_max_ring);
 	tcase_add_test(tc, test_several_regions);
+	tcase_add_test(tc, test_buffer_laps);
 	suite_add_tcase(s, tc);
 
 	tc = t_tcase("queues", 30);
