@@ -71,6 +71,7 @@ static int arm_timer(struct memif__socket *s)
 		its.it_interval = its.it_value;
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 		its.it_value = its.it_interval;
+	s->tick = its.it_interval;
 	return memif__os_timerfd_set(s->timer_fdh.fd, &its);
 }
 

@@ -128,6 +128,8 @@ struct memif__queue {
 	bool owned;        /* slave, after memif_buffer_requeue: each slot keeps its
 			    * own buffer in `slots` (buffers moved between queues) */
 	const char *fault; /* set once a peer violation is seen (sticky) */
+	int tick_fd;           /* the socket's timer, fired at once on a fault */
+	struct timespec tick;  /* and its period, which it keeps */
 	int int_fd;
 	uint16_t qid;
 	uint16_t ring_region;
@@ -212,6 +214,7 @@ struct memif__socket {
 	char path[108];
 	char app_name[MEMIF_NAME_LEN + 1];
 	struct itimerspec timer;
+	struct timespec tick; /* the timer's period as armed */
 	memif_control_fd_update_t *fd_update; /* NULL: own epoll */
 	void *private_ctx;
 	memif_alloc_t *alloc;

@@ -20,11 +20,16 @@
 #include "private.h"
 #include "ring.h"
 
-static inline int fault(struct memif__queue *q, const char *why)
+static int fault(struct memif__queue *q, const char *why)
 {
 	if (!memif__read_once(&q->fault)) {
+		struct itimerspec now = { .it_interval = q->tick, .it_value = { 0, 1 } };
+
 		memif__write_once(&q->fault, why);
 		LOG_ERR("queue %u: %s", q->qid, why);
+		/* Fire the socket's timer now: its tick tears the link down
+		 * (memif__conn_check_faults) without waiting for the period. */
+		(void)memif__os_timerfd_set(q->tick_fd, &now);
 	}
 	return MEMIF_ERR_DISCONNECTED;
 }
@@ -1010,6 +1015,8 @@ static int alloc_queues(struct memif__conn *c, struct memif__queue **qs, uint16_
 		q->polling = rx && c->rx_mode[i] == MEMIF_RX_MODE_POLLING;
 		q->adaptive = rx && c->rx_mode[i] == MEMIF_RX_MODE_ADAPTIVE;
 		q->ref = rx ? &c->rx_ref[i] : &c->tx_ref[i];
+		q->tick_fd = s->timer_fdh.fd;
+		q->tick = s->tick;
 	}
 	if (rx)
 		c->rxq_num = num;
