@@ -12,7 +12,7 @@
 set -u
 
 BIN=""            # memif_peer executable
-SCENARIO="echo"   # echo | refused | reconnect
+SCENARIO="echo"   # echo | refused | reconnect | overrun (dpdk_cell.sh)
 ROLE=slave        # our role: master | slave
 SOCKKIND=fs       # fs | abstract
 MODE=interrupt    # our receive mode: interrupt | polling
@@ -29,13 +29,14 @@ MIXED=0           # one phase of mixed sizes instead of one phase per size
 BUFSIZE=""        # our buffer size (matters when we are the slave)
 PEER_BUFSIZE=""   # the peer's buffer size (when it is the slave: testpmd bsize=)
 ALLOW_PEER_BUG=0  # a run whose only damage is a known peer bug still passes
+ZERO_COPY=0       # testpmd as client in zero-copy mode (dpdk_cell.sh, --role master)
 
 usage_common() {
 	cat <<EOF
-options: --bin PATH (memif_peer) --scenario echo|refused|reconnect --role master|slave
+options: --bin PATH (memif_peer) --scenario echo|refused|reconnect|overrun --role master|slave
          --socket fs|abstract --mode interrupt|polling --queues N --sizes A,B,C
          --count N --secret S --peer-secret S --id N --timeout S --keep --mixed
-         --allow-peer-bug --buffer-size N --peer-buffer-size N
+         --allow-peer-bug --buffer-size N --peer-buffer-size N --zero-copy
 EOF
 }
 
@@ -59,6 +60,7 @@ parse_args() {
 		--buffer-size) BUFSIZE=$2; shift ;;
 		--peer-buffer-size) PEER_BUFSIZE=$2; shift ;;
 		--allow-peer-bug) ALLOW_PEER_BUG=1 ;;
+		--zero-copy) ZERO_COPY=1 ;;
 		-h|--help) usage_common; exit 0 ;;
 		*) echo "unknown option: $1" >&2; usage_common >&2; exit 2 ;;
 		esac
@@ -68,7 +70,7 @@ parse_args() {
 	case "$ROLE" in master|slave) ;; *) echo "bad --role $ROLE" >&2; exit 2 ;; esac
 	case "$SOCKKIND" in fs|abstract) ;; *) echo "bad --socket $SOCKKIND" >&2; exit 2 ;; esac
 	case "$MODE" in interrupt|polling) ;; *) echo "bad --mode $MODE" >&2; exit 2 ;; esac
-	case "$SCENARIO" in echo|refused|reconnect) ;; *) echo "bad --scenario $SCENARIO" >&2; exit 2 ;; esac
+	case "$SCENARIO" in echo|refused|reconnect|overrun) ;; *) echo "bad --scenario $SCENARIO" >&2; exit 2 ;; esac
 	if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
 		echo "memif_peer not found: '$BIN' (pass --bin)" >&2
 		exit 2
@@ -218,6 +220,9 @@ find_testpmd() {
 	fi
 }
 
+# testpmd's forwarding options; dpdk_cell.sh's overrun scenario replaces them.
+TESTPMD_FWD=(--forward-mode=macswap)
+
 # start_testpmd ROLE(server|client) TAG SECRET: an echo peer (macswap) with
 # $QUEUES queue pairs on one forwarding core, pinned with its main lcore to
 # cpu 0 so that our side has the other core. Sets TESTPMD_PID (the timeout
@@ -233,11 +238,19 @@ start_testpmd() {
 	fi
 	[ -n "$secret" ] && vdev+=",secret=$secret"
 	[ -n "$PEER_BUFSIZE" ] && vdev+=",bsize=$PEER_BUFSIZE"
+	# Zero copy (client only): net_memif sends one fd per DPDK memory segment
+	# list as a region, and accepts zero-copy=yes only with single-file segments.
+	local eal_zc=()
+	if [ "$ZERO_COPY" = 1 ]; then
+		vdev+=",zero-copy=yes"
+		eal_zc=(--single-file-segments)
+	fi
 	PREFIXES+=("$prefix")
 	TESTPMD_LOG="$WORK/testpmd-$tag.log"
 	local cmd=(timeout -s INT 90 "$TESTPMD" --lcores '(0,1)@0' --no-huge -m 512 --no-pci
+		"${eal_zc[@]}"
 		--file-prefix="$prefix" --vdev="$vdev" --log-level=pmd.net.memif:debug
-		-- --forward-mode=macswap --rxq="$QUEUES" --txq="$QUEUES" --nb-cores=1
+		-- "${TESTPMD_FWD[@]}" --rxq="$QUEUES" --txq="$QUEUES" --nb-cores=1
 		--auto-start --no-mlockall --total-num-mbufs=16384 --stats-period=1)
 	echo "+ ${cmd[*]}" >>"$WORK/commands"
 	"${cmd[@]}" </dev/null >"$TESTPMD_LOG" 2>&1 &

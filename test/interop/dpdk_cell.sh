@@ -6,12 +6,27 @@
 #   our master <-> testpmd role=client (started after we listen: the DPDK
 #                  client connects only when its port starts, no retry)
 #
+# --zero-copy (our master only): testpmd's client runs with zero-copy=yes and
+# EAL --single-file-segments. Region 0 then holds only its rings, and its
+# buffers are its mbufs, sent as one region per DPDK memory segment list, at
+# whatever (unaligned) offsets the mbufs have.
+#
 # Scenarios:
 #   echo       frames of every size on every queue come back intact
 #   refused    the peer has another secret: refused, and ours says why
 #   reconnect  testpmd is killed (SIGKILL) mid-traffic; ours reports the
 #              disconnect and releases the connection; a new testpmd starts;
 #              ours reconnects (slave) or accepts it (master); traffic again
+#   overrun    testpmd floods 9000-byte frames (5 buffers each) with txonly,
+#              faster than ours (memif_peer --sink) frees buffers. DPDK
+#              22.11's tx counts one slot too many for a chained packet when
+#              the ring is nearly full: it writes a slot that was not offered
+#              and can publish an index past the offered slots
+#              (docs/interop.md). Ours must refuse that and disconnect (slave:
+#              "peer moved tail beyond the buffers we gave", master: "peer
+#              moved head beyond the ring"), report no other data-path fault,
+#              not crash and leak nothing. Passes too if the peer never
+#              overran (a fixed DPDK), and says so.
 #
 # Exit: 0 pass, 1 fail, 77 skipped (no dpdk-testpmd), 2 usage.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,15 +34,22 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
 parse_args "$@"
+if [ "$ZERO_COPY" = 1 ] && [ "$ROLE" != master ]; then
+	echo "--zero-copy needs --role master: net_memif supports zero copy as client only" >&2
+	exit 2
+fi
 find_testpmd
 setup_work
 
 if [ "$ROLE" = slave ]; then DPDK_ROLE=server; else DPDK_ROLE=client; fi
-echo "cell: dpdk scenario=$SCENARIO ours=$ROLE testpmd=$DPDK_ROLE socket=$SOCKKIND($SOCK_PATH)" \
+echo "cell: dpdk scenario=$SCENARIO ours=$ROLE testpmd=$DPDK_ROLE zero-copy=$ZERO_COPY" \
+	"socket=$SOCKKIND($SOCK_PATH)" \
 	"mode=$MODE queues=$QUEUES sizes=$SIZES count=$COUNT secret='${SECRET}' peer-secret='${PEER_SECRET}'"
 
 OURS_LOG="$WORK/ours.log"
 rc=1
+# Zero copy: let the library say which regions it mapped unsealed (warnings).
+[ "$ZERO_COPY" = 1 ] && export MEMIF_LOG="${MEMIF_LOG:-2}"
 
 fail() {
 	echo "FAIL: $*"
@@ -70,6 +92,56 @@ refused)
 	rc=$WAIT_RC
 	echo "testpmd's view:"
 	grep -E 'memif_msg|memif_disconnect|Disconnected' "$TESTPMD_LOG" | head -n 8
+	;;
+overrun)
+	# testpmd's --txpkts takes segment lengths that fit one mbuf (2176
+	# bytes): 9000 as a single length is refused and it falls back to 64.
+	# shellcheck disable=SC2054 # the commas belong to --txpkts
+	TESTPMD_FWD=(--forward-mode=txonly --txpkts=2048,2048,2048,2048,808 --burst=32)
+	ours=(--sink --role "$ROLE" --socket "$SOCK_PATH" --id "$ID" --queues "$QUEUES"
+		--mode "$MODE" --timeout "$TIMEOUT")
+	[ -n "$SECRET" ] && ours+=(--secret "$SECRET")
+	if [ "$ROLE" = slave ]; then
+		start_testpmd server 1 "$PEER_SECRET"
+		wait_for_listener "$LISTEN_NAME" 20 || fail "testpmd did not listen on $LISTEN_NAME"
+		wait_testpmd_started 20 || fail "testpmd did not start forwarding"
+		MEMIF_LOG="${MEMIF_LOG:-1}" start_peer "$OURS_LOG" "${ours[@]}"
+		OURS_PID=$LAST_PID
+		expected="peer moved tail beyond the buffers we gave"
+	else
+		MEMIF_LOG="${MEMIF_LOG:-1}" start_peer "$OURS_LOG" "${ours[@]}"
+		OURS_PID=$LAST_PID
+		wait_for_listener "$LISTEN_NAME" 10 || fail "memif_peer did not listen on $LISTEN_NAME"
+		start_testpmd client 1 "$PEER_SECRET"
+		expected="peer moved head beyond the ring"
+	fi
+	wait_pid "$OURS_PID" $((TIMEOUT + 10))
+	rc=$WAIT_RC
+	# The library logs each data-path fault once (MEMIF_LOG=1 above).
+	overruns=$(grep -c -E "libmemif error: queue [0-9]+: $expected\$" "$OURS_LOG")
+	# Any other data-path fault (queue.c) would mean we read past the
+	# overrun, or the peer broke something else.
+	others=$(grep -E "libmemif error: queue [0-9]+: |EVENT error: '(peer moved|descriptor|NEXT chain)" \
+		"$OURS_LOG" | grep -vF "$expected")
+	frames=$(sed -n 's/^echo: received \([0-9]*\) frames.*/\1/p' "$OURS_LOG")
+	[ "$rc" = 0 ] || fail "memif_peer --sink failed (exit status $rc)"
+	echo "our $ROLE: received ${frames:-?} frames, refused $overruns overrun(s) ('$expected')"
+	grep -E "libmemif error|EVENT (connected|disconnected|error)" "$OURS_LOG" | head -n 12
+	if [ -n "$others" ]; then
+		echo "$others"
+		fail "a data-path fault other than the expected one"
+	fi
+	if [ -z "$frames" ] || [ "$frames" = 0 ]; then
+		fail "no frame arrived from testpmd"
+	fi
+	if ! kill -0 "$TESTPMD_PID" 2>/dev/null; then
+		echo "note: testpmd exited during the run (see its log below)"
+		show_testpmd_log "$TESTPMD_LOG"
+	fi
+	if [ "$overruns" = 0 ]; then
+		echo "note: testpmd never overran the ring this time (a fixed DPDK, or we kept" \
+			"up): nothing to refuse"
+	fi
 	;;
 reconnect)
 	start_pair "--reconnect-test" 1
@@ -126,6 +198,17 @@ fi
 if [ "$SCENARIO" != refused ] && grep -q 'PEER BUG' "$OURS_LOG"; then
 	echo "FAIL: peer bug observed (see PEER BUG lines)"
 	exit 1
+fi
+if [ "$ZERO_COPY" = 1 ] && [ "$SCENARIO" = echo ]; then
+	# Without zero copy net_memif sends one region (rings and buffers); with
+	# it, region 0 (rings) and one per memory segment list: prove it did.
+	regions=$(grep -m 1 -o ' regions=[0-9]*' "$OURS_LOG" | cut -d= -f2)
+	if [ -z "$regions" ] || [ "$regions" -lt 2 ]; then
+		echo "FAIL: testpmd did not run in zero-copy mode (regions='${regions}', expected >= 2)"
+		exit 1
+	fi
+	echo "zero copy: testpmd sent $regions regions; unsealed ones, as our library reported them:"
+	grep -E 'not sealed' "$OURS_LOG" | head -n 4
 fi
 echo "PASS"
 exit 0

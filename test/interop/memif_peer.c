@@ -17,6 +17,8 @@
  *                     on the queue it came from (the "other side" in the
  *                     ours-vs-ours matrix). Runs until SIGINT/SIGTERM or
  *                     --timeout.
+ *   --sink            like --echo, but counts and drops what it receives
+ *                     (against a generator such as testpmd txonly).
  *   --expect-refused  succeed only if the interface never connects and
  *                     memif_get_details() reports why.
  *   --mixed           sender with one phase where sizes alternate frame by
@@ -89,6 +91,7 @@ struct opts {
 	unsigned retry_ms;
 	bool expect_refused;
 	bool echo;
+	bool sink; /* echo mode that sends nothing back */
 	bool reconnect_test;
 	bool mixed;
 	const char *name;
@@ -628,6 +631,8 @@ static void echo_frame(unsigned q, const uint8_t *pkt, uint32_t len)
 	uint64_t t0 = 0;
 
 	g.echo_rx++;
+	if (o.sink)
+		return;
 	for (;;) {
 		if (echo_nbufs + len / (g.buffer_size ? g.buffer_size : 64) + 2 > BUF_ARRAY) {
 			echo_flush(q, echo_nbufs);
@@ -1390,6 +1395,7 @@ static void usage(FILE *f)
 		"  --retry-ms N             slave reconnect interval (default: library's)\n"
 		"  --expect-refused         succeed if the connection is refused with a reason\n"
 		"  --echo                   echo peer: return frames with MACs swapped\n"
+		"  --sink                   like --echo, but drop what arrives\n"
 		"  --reconnect-test         traffic, link loss, automatic reconnect, traffic\n"
 		"  --mixed                  one phase, sizes taken in turn frame by frame (to\n"
 		"                           provoke peers that mishandle NEXT flags on wrap)\n"
@@ -1416,7 +1422,7 @@ static int parse_args(int argc, char **argv)
 	enum {
 		O_ROLE = 256, O_SOCKET, O_ID, O_SECRET, O_QUEUES, O_MODE, O_SIZES, O_COUNT, O_BSIZE,
 		O_RSIZE, O_TIMEOUT, O_RETRY, O_REFUSED, O_ECHO, O_RECONNECT, O_NAME, O_VERBOSE,
-		O_HELP, O_MIXED,
+		O_HELP, O_MIXED, O_SINK,
 	};
 	static const struct option lo[] = {
 		{ "role", required_argument, NULL, O_ROLE },
@@ -1433,6 +1439,7 @@ static int parse_args(int argc, char **argv)
 		{ "retry-ms", required_argument, NULL, O_RETRY },
 		{ "expect-refused", no_argument, NULL, O_REFUSED },
 		{ "echo", no_argument, NULL, O_ECHO },
+		{ "sink", no_argument, NULL, O_SINK },
 		{ "reconnect-test", no_argument, NULL, O_RECONNECT },
 		{ "mixed", no_argument, NULL, O_MIXED },
 		{ "name", required_argument, NULL, O_NAME },
@@ -1507,6 +1514,10 @@ static int parse_args(int argc, char **argv)
 			break;
 		case O_ECHO:
 			o.echo = true;
+			break;
+		case O_SINK:
+			o.echo = true;
+			o.sink = true;
 			break;
 		case O_RECONNECT:
 			o.reconnect_test = true;

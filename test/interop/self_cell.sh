@@ -13,6 +13,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
 parse_args "$@"
+if [ "$SCENARIO" = overrun ] || [ "$ZERO_COPY" = 1 ]; then
+	echo "--scenario overrun and --zero-copy are DPDK cells (dpdk_cell.sh)" >&2
+	exit 2
+fi
 setup_work
 
 ECHO_ROLE=$(other_role "$ROLE")
