@@ -301,8 +301,8 @@ def overview_page(intro, errors, groups, version, date):
     out += [".SH FILES",
             ".TP", "\\fI/run/vpp/memif.sock\\fR",
             "The socket used when \\fBmemif_socket_args_t.path\\fR is empty "
-            "(\\fBMEMIF_DEFAULT_SOCKET_PATH\\fR). A path starting with \\fB@\\fR names an "
-            "abstract socket instead."]
+            "(\\fBMEMIF_DEFAULT_SOCKET_PATH\\fR). A path starting with \\fB@\\fR, or with a "
+            "NUL byte followed by a name, names an abstract socket instead."]
     out += [".SH SEE ALSO",
             ".BR memif_create_socket (3),", ".BR memif_create (3),",
             ".BR memif_poll_event (3),", ".BR memif_control_fd_handler (3),",

@@ -172,8 +172,12 @@ static int on_interrupt(memif_conn_handle_t conn, void *ctx, uint16_t qid)
 	struct app *app = ctx;
 	memif_buffer_t bufs[32];
 	uint16_t rx = 0;
+	int err;
 
-	while (memif_rx_burst(conn, qid, bufs, 32, &rx) == MEMIF_ERR_SUCCESS && rx > 0) {
+	/* Up to 32 buffers per call: NOBUF says more are waiting, SUCCESS
+	 * that the ring is empty now. */
+	do {
+		err = memif_rx_burst(conn, qid, bufs, 32, &rx);
 		for (uint16_t i = 0; i < rx; i++) {
 			int seq = parse_reply(bufs[i].data, bufs[i].len);
 
@@ -186,7 +190,7 @@ static int on_interrupt(memif_conn_handle_t conn, void *ctx, uint16_t qid)
 		}
 		/* Done with the received buffers: give them back to the ring. */
 		memif_refill_queue(conn, qid, rx, 0);
-	}
+	} while (err == MEMIF_ERR_NOBUF);
 	if (app->received == app->sent && app->sent < app->count)
 		send_request(conn, app);
 	return 0;
