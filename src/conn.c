@@ -52,6 +52,8 @@ static void release(struct memif__conn *c)
 {
 	memif__queues_release(c);
 	memif__region_release(c);
+	if (c->stale_num)
+		memif__region_reap(c, false); /* earlier generations the app moved on from */
 	if (c->s2m_info || c->m2s_info) {
 		uint16_t i;
 
@@ -551,6 +553,8 @@ void memif__conn_free(struct memif__conn *c)
 	struct memif__socket *s = c->sock;
 
 	memif__conn_disconnect(c, MEMIF__E(MEMIF_ERR_DISCONNECT), "interface deleted", true);
+	/* Its threads are stopped by now (memif_delete's rule): unmap all. */
+	memif__region_reap(c, true);
 	memif__sock_detach(s, c);
 	memif__free(s, c->irq_fdh);
 	memif__free(s, c->rx_ref);

@@ -137,6 +137,8 @@ struct memif__queue {
 	uint16_t buf_region; /* slave: default buffers of this ring */
 	uint32_t buf_base;
 	uint16_t buf_mask;   /* slave: ring index -> default buffer (see region.c) */
+	uint16_t unoffered;  /* slave rx: slots never refilled yet (held-buffer count) */
+	uint32_t gen;        /* the connection's generation this queue belongs to */
 	struct memif__qref *ref; /* counters and the data-path door of this queue */
 	char pad[64]; /* keeps neighbouring queues' hot fields off one cache line */
 };
@@ -154,7 +156,19 @@ struct memif__qref {
 	memif_queue_stats_t st; /* written by the queue's thread only, relaxed */
 	struct memif__queue *q;
 	uint32_t busy;
-	char pad[64 - sizeof(memif_queue_stats_t) - sizeof(void *) - sizeof(uint32_t)];
+	/* Generation (memif__conn.gen) whose buffers the app still holds after
+	 * its last call on this queue, or 0. The shared memory of that
+	 * generation stays mapped until this moves on (region.c: stale). */
+	uint32_t held_gen;
+	char pad[64 - sizeof(memif_queue_stats_t) - sizeof(void *) - 2 * sizeof(uint32_t)];
+};
+
+/* A mapping kept after its link went down, while an app thread may still read
+ * buffers it took from it (memif__region_reap). */
+struct memif__stale {
+	void *addr;
+	uint64_t size;
+	uint32_t gen;
 };
 
 enum memif__state {
@@ -198,6 +212,11 @@ struct memif__conn {
 	uint16_t txq_num, rxq_num;
 	struct memif__fdh **irq_fdh; /* MEMIF__MAX_QUEUES tokens from the socket's pool */
 	struct memif__qref *rx_ref, *tx_ref;      /* MEMIF__MAX_QUEUES each */
+	uint32_t gen;                             /* bumped at each link up, never 0 */
+	bool published;                           /* queues of gen were published */
+	bool unmap_later;                         /* release: app threads hold buffers */
+	struct memif__stale *stale;               /* mappings of earlier generations */
+	uint16_t stale_num;
 	uint8_t rx_mode[MEMIF__MAX_QUEUES];       /* memif_rx_mode_t; survives reconnects */
 
 	char remote_name[MEMIF_NAME_LEN + 1];
@@ -296,6 +315,7 @@ int memif__region_slave_setup(struct memif__conn *c);
 int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t size, int *fd);
 int memif__region_check_ring(struct memif__conn *c, const struct memif__ring_info *ri);
 void memif__region_release(struct memif__conn *c);
+void memif__region_reap(struct memif__conn *c, bool force);
 int memif__region_bounds_ok(const struct memif__region *r, uint64_t offset, uint64_t len);
 
 /* queue.c */

@@ -63,8 +63,41 @@ static inline bool desc_ok(const struct memif__region *regs, uint16_t nreg, cons
 
 static inline void queue_leave(struct memif__qref *r)
 {
-	/* Done with the queue; pairs with the load-acquire in queues_quiesce. */
+	/* Done with the queue; pairs with the load-acquire in wait_idle. */
 	memif__store_release(&r->busy, 0);
+}
+
+/*
+ * The call told the app the queue is gone: buffers it took from the queue
+ * before are invalid from now on, so their memory may be unmapped.
+ * Pairs with the load-acquire in stale_held (region.c).
+ */
+static inline void queue_gone(struct memif__qref *r)
+{
+	if (memif__read_once(&r->held_gen))
+		memif__store_release(&r->held_gen, 0);
+	queue_leave(r);
+}
+
+/* Buffers of this queue the app holds between calls (taken, not given back). */
+static inline bool app_holds(const struct memif__queue *q)
+{
+	if (!q->is_rx || q->is_master)
+		return q->next != q->pub; /* reserved and unsent, or received and not refilled */
+	/* Slave rx: slots not offered to the peer, less those never offered. */
+	return q->ring_size - memif__ring_count(q->pub, q->next) != q->unoffered;
+}
+
+/* Leave after a call that ran: record whether the app still holds buffers. */
+static inline void queue_done(struct memif__queue *q)
+{
+	uint32_t g = app_holds(q) ? q->gen : 0;
+
+	/* Release: the app's reads of older buffers come first; pairs with the
+	 * load-acquire in stale_held (region.c). */
+	if (memif__read_once(&q->ref->held_gen) != g)
+		memif__store_release(&q->ref->held_gen, g);
+	queue_leave(q->ref);
 }
 
 /*
@@ -72,7 +105,7 @@ static inline void queue_leave(struct memif__qref *r)
  * look whether it is connected. Teardown does the reverse (unpublish, then
  * look whether it is busy), so either this call sees no queue or teardown
  * waits for it: nothing it uses is released under it. Every successful
- * enter is paired with queue_leave.
+ * enter is paired with queue_done.
  */
 static inline int queue_enter(memif_conn_handle_t h, uint16_t qid, bool rx, struct memif__queue **qp)
 {
@@ -95,11 +128,11 @@ static inline int queue_enter(memif_conn_handle_t h, uint16_t qid, bool rx, stru
 	/* Pairs with the store-release in memif__queues_publish: setup is visible. */
 	q = memif__load_acquire(&r->q);
 	if (unlikely(!q)) {
-		queue_leave(r);
+		queue_gone(r);
 		return memif__read_once(&c->link_up) ? MEMIF_ERR_QID : MEMIF_ERR_DISCONNECTED;
 	}
 	if (unlikely(memif__read_once(&q->fault))) {
-		queue_leave(r);
+		queue_gone(r);
 		return MEMIF_ERR_DISCONNECTED;
 	}
 	*qp = q;
@@ -371,7 +404,7 @@ MEMIF_EXPORT int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memi
 	if (unlikely(err))
 		return err;
 	err = buffer_alloc(q, bufs, count, count_out, size);
-	queue_leave(q->ref);
+	queue_done(q);
 	return err;
 }
 
@@ -435,7 +468,7 @@ MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, mem
 	if (unlikely(err))
 		return err;
 	err = buffer_enq_tx(q, bufs, count, count_out);
-	queue_leave(q->ref);
+	queue_done(q);
 	return err;
 }
 
@@ -540,7 +573,7 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	if (unlikely(err))
 		return err;
 	err = tx_burst(q, bufs, count, tx);
-	queue_leave(q->ref);
+	queue_done(q);
 	return err;
 }
 
@@ -748,7 +781,7 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	if (unlikely(err))
 		return err;
 	err = rx_burst(q, bufs, count, rx);
-	queue_leave(q->ref);
+	queue_done(q);
 	return err;
 }
 
@@ -800,6 +833,7 @@ static inline int refill_queue(struct memif__conn *c, struct memif__queue *q, ui
 		d->flags = 0;
 	}
 	q->pub = (uint16_t)(q->pub + i);
+	q->unoffered = (uint16_t)(q->unoffered - MEMIF_MIN(q->unoffered, i));
 	/* Offer empty buffers; pairs with the master's load-acquire of head. */
 	memif__store_release(&q->ring->head, q->pub);
 	return err;
@@ -815,7 +849,7 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 	if (unlikely(err))
 		return err;
 	err = refill_queue(conn, q, count, headroom);
-	queue_leave(q->ref);
+	queue_done(q);
 	return err;
 }
 
@@ -885,7 +919,7 @@ static int buffer_enter(struct memif__conn *c, const memif_buffer_t *b, struct m
 				return err;
 			if (*qp == b->queue)
 				return 0;
-			queue_leave((*qp)->ref); /* replaced meanwhile: a stale buffer */
+			queue_done(*qp); /* replaced meanwhile: a stale buffer */
 			return MEMIF_ERR_INVAL_ARG;
 		}
 	}
@@ -941,10 +975,10 @@ MEMIF_EXPORT int memif_buffer_requeue(memif_conn_handle_t conn, memif_buffer_t *
 		err = buffer_enter(c, buf_b, &qb);
 		if (!err) {
 			err = buffer_requeue(qa, buf_a, qb, buf_b);
-			queue_leave(qb->ref);
+			queue_done(qb);
 		}
 	}
-	queue_leave(qa->ref);
+	queue_done(qa);
 	return err;
 }
 
@@ -973,7 +1007,7 @@ MEMIF_EXPORT int memif_set_next_free_buffer(memif_conn_handle_t conn, uint16_t q
 	if (unlikely(err))
 		return err;
 	err = set_next_free_buffer(q, buf);
-	queue_leave(q->ref);
+	queue_done(q);
 	return err;
 }
 
@@ -1049,6 +1083,8 @@ int memif__queues_slave_setup(struct memif__conn *c)
 		struct memif__queue *q = i < c->txq_num ? &c->txq[i] : &c->rxq[i - c->txq_num];
 
 		err = queue_size(c, q, c->log2_ring);
+		if (!err && q->is_rx)
+			q->unoffered = (uint16_t)q->ring_size; /* slots wait for the first refill */
 		if (!err) {
 			q->int_fd = memif__os_eventfd();
 			if (q->int_fd < 0) {
@@ -1134,6 +1170,13 @@ void memif__queues_publish(struct memif__conn *c)
 {
 	uint16_t i;
 
+	if (++c->gen == 0)
+		c->gen = 1; /* 0 means "holds nothing" */
+	c->published = true;
+	for (i = 0; i < c->rxq_num; i++)
+		c->rxq[i].gen = c->gen;
+	for (i = 0; i < c->txq_num; i++)
+		c->txq[i].gen = c->gen;
 	/* Queue setup is complete; pairs with the load-acquire in queue_enter. */
 	for (i = 0; i < c->rxq_num; i++)
 		memif__store_release(&c->rx_ref[i].q, &c->rxq[i]);
@@ -1152,24 +1195,35 @@ void memif__queues_unpublish(struct memif__conn *c)
 		memif__write_once(&c->tx_ref[i].q, NULL);
 }
 
-static void wait_idle(struct memif__qref *refs, uint16_t num)
+/* Wait until no call is inside; true if the app still holds buffers of gen. */
+static bool wait_idle(struct memif__qref *refs, uint16_t num, uint32_t gen)
 {
+	bool held = false;
 	uint16_t i;
 
 	/* Pairs with the store-release in queue_leave: the call is done with
 	 * everything we are about to free, unmap or close. */
-	for (i = 0; i < num; i++)
+	for (i = 0; i < num; i++) {
 		while (memif__load_acquire(&refs[i].busy))
 			sched_yield(); /* a data-path call never blocks: it ends soon */
+		held |= memif__read_once(&refs[i].held_gen) == gen;
+	}
+	return held;
 }
 
 void memif__queues_release(struct memif__conn *c)
 {
+	bool held;
+
 	memif__queues_unpublish(c);
 	/* Store q, then load busy; pairs with memif__fence_light in queue_enter. */
 	memif__fence_heavy();
-	wait_idle(c->rx_ref, c->rxq_num);
-	wait_idle(c->tx_ref, c->txq_num);
+	held = wait_idle(c->rx_ref, c->rxq_num, c->gen);
+	held |= wait_idle(c->tx_ref, c->txq_num, c->gen);
+	/* Buffers the app took may still be read by its threads between calls:
+	 * their memory stays mapped until those threads call again (region.c). */
+	c->unmap_later = held && c->published;
+	c->published = false;
 	free_queues(c, &c->rxq, &c->rxq_num, true);
 	free_queues(c, &c->txq, &c->txq_num, false);
 }

@@ -283,6 +283,21 @@ int memif__region_check_ring(struct memif__conn *c, const struct memif__ring_inf
 	return 0;
 }
 
+/* Keep a mapping of this generation for memif__region_reap; false: no memory. */
+static bool stale_add(struct memif__conn *c, struct memif__region *r)
+{
+	struct memif__stale *arr;
+
+	arr = memif__realloc(c->sock, c->stale, sizeof(*arr) * (c->stale_num + 1u));
+	if (!arr)
+		return false; /* unmapped now: the app broke no rule but may fault */
+	c->stale = arr;
+	arr[c->stale_num++] = (struct memif__stale){ .addr = r->addr, .size = r->size,
+						     .gen = c->gen };
+	r->addr = NULL;
+	return true;
+}
+
 void memif__region_release(struct memif__conn *c)
 {
 	struct memif__socket *s = c->sock;
@@ -299,11 +314,50 @@ void memif__region_release(struct memif__conn *c)
 				memif__os_close(&r->fd);
 			r->fd = -1; /* the slave's external fd belongs to the app */
 		} else {
-			memif__os_munmap(&r->addr, r->size);
+			if (!c->unmap_later || !stale_add(c, r))
+				memif__os_munmap(&r->addr, r->size);
 			memif__os_close(&r->fd);
 		}
 	}
+	c->unmap_later = false;
 	memif__free(s, c->regions);
 	c->regions = NULL;
 	c->regions_num = 0;
+}
+
+/*
+ * Does an app thread still hold buffers of generation gen? Pairs with the
+ * store-release of held_gen in queue.c (queue_done, queue_gone): once it
+ * moved on, the thread's reads of those buffers are behind us.
+ */
+static bool stale_held(const struct memif__conn *c, uint32_t gen)
+{
+	uint16_t i;
+
+	for (i = 0; i < MEMIF__MAX_QUEUES; i++)
+		if (memif__load_acquire(&c->rx_ref[i].held_gen) == gen ||
+		    memif__load_acquire(&c->tx_ref[i].held_gen) == gen)
+			return true;
+	return false;
+}
+
+/* Unmap what no app thread can read any more (all of it when forced: delete). */
+void memif__region_reap(struct memif__conn *c, bool force)
+{
+	uint16_t i = 0;
+
+	while (i < c->stale_num) {
+		struct memif__stale *st = &c->stale[i];
+
+		if (!force && stale_held(c, st->gen)) {
+			i++;
+			continue;
+		}
+		memif__os_munmap(&st->addr, st->size);
+		c->stale[i] = c->stale[--c->stale_num];
+	}
+	if (c->stale_num == 0) {
+		memif__free(c->sock, c->stale);
+		c->stale = NULL;
+	}
 }
