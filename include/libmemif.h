@@ -53,8 +53,9 @@
  *   called for a queue in polling mode. A call that fails never fires a
  *   callback later for its request.
  */
-#ifndef LIBMEMIF_H
+#if !defined(LIBMEMIF_H) && !defined(_LIBMEMIF_H_)
 #define LIBMEMIF_H
+#define _LIBMEMIF_H_ /* upstream's guard name */
 
 #include <inttypes.h>
 #include <stddef.h>
@@ -588,9 +589,14 @@ int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *b
 		       uint16_t *count_out, uint16_t size);
 
 /*
- * Slave only (master: INVAL_ARG): place app-owned buffers, whose data lies
- * in an external region, on transmit queue `qid`. Send them with
- * memif_tx_burst. *count_out = buffers placed.
+ * Slave only (master: INVAL_ARG): place buffers whose data (data, len) lies
+ * in one of the interface's buffer regions on transmit queue `qid`: app
+ * buffers of an external region, or buffers received on this interface
+ * (upstream's loopback example sends those back this way; refill them only
+ * once the peer has consumed them). Send them with memif_tx_burst.
+ * *count_out = buffers placed. INVAL_ARG when the first buffer lies in no
+ * buffer region (later ones end the call early), or on a queue whose buffers
+ * were moved with memif_buffer_requeue.
  */
 int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
 			uint16_t count, uint16_t *count_out);
@@ -599,7 +605,11 @@ int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *
  * Publish `count` filled buffers (as returned by memif_buffer_alloc, in
  * order, chains included) and signal the peer unless it masked interrupts.
  * A trailing incomplete chain is not sent. *tx = buffers sent. Reserved
- * buffers that were not sent are released.
+ * buffers that were not sent stay reserved, as upstream keeps them: the
+ * next memif_tx_burst must start with them (or memif_set_next_free_buffer
+ * gives them back). INVAL_ARG when bufs[0] is not the oldest reserved
+ * buffer or a buffer is not the queue's next one; the reservations are then
+ * all given back.
  */
 int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs, uint16_t count,
 		   uint16_t *tx);

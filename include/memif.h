@@ -7,8 +7,11 @@
  * The static asserts at the end make a compiler or packing change fail the
  * build instead of breaking a peer.
  */
-#ifndef MEMIF_H
+/* Upstream's guard name too: a program that brings its own copy of
+ * upstream's memif.h and then includes libmemif.h gets one definition. */
+#if !defined(MEMIF_H) && !defined(_MEMIF_H_)
 #define MEMIF_H
+#define _MEMIF_H_
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +21,10 @@ extern "C" {
 #endif
 
 #define MEMIF_CACHELINE_SIZE 64
+/* A zero-size member that starts a new cache line (upstream's helper). */
+#ifndef MEMIF_CACHELINE_ALIGN_MARK
+#define MEMIF_CACHELINE_ALIGN_MARK(mark) uint8_t mark[0] __attribute__((aligned(MEMIF_CACHELINE_SIZE)))
+#endif
 
 /* Ring cookie written by the slave at the start of every ring. */
 #define MEMIF_COOKIE 0x3E31F20

@@ -376,6 +376,12 @@ MEMIF_EXPORT int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args
 		c->args.log2_ring_size = MEMIF__DEFAULT_LOG2_RING;
 	c->args.is_master = args->is_master ? 1 : 0;
 	memif__msg_get_name(c->if_name, args->interface_name, sizeof(args->interface_name));
+	/* As upstream: the caller's args show the defaults taken (apps size
+	 * their buffer arrays from them after memif_create). */
+	args->num_s2m_rings = c->args.num_s2m_rings;
+	args->num_m2s_rings = c->args.num_m2s_rings;
+	args->buffer_size = c->args.buffer_size;
+	args->log2_ring_size = c->args.log2_ring_size;
 	c->on_connect = on_connect;
 	c->on_disconnect = on_disconnect;
 	c->on_interrupt = on_interrupt;
@@ -491,10 +497,6 @@ MEMIF_EXPORT int memif_get_queue_efd(memif_conn_handle_t conn, uint16_t qid, int
 	if (qid >= c->rxq_num)
 		return MEMIF_ERR_QID;
 	*fd = c->rxq[qid].int_fd;
-	/* Self-poll mode: the app waits on this fd itself from now on, so our
-	 * epoll must not take its wake-ups (see memif_get_queue_efd). */
-	if (c->irq_fdh[qid])
-		memif__fd_unwatch(c->sock, c->irq_fdh[qid]);
 	return MEMIF_ERR_SUCCESS;
 }
 

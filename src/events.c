@@ -18,7 +18,6 @@ void memif__fdh_init(struct memif__fdh *h, struct memif__socket *s, uint8_t kind
 	h->kind = kind;
 	h->qid = qid;
 	h->fd = -1;
-	h->app_owned = false;
 	h->sock = s;
 	h->obj = obj;
 }
@@ -62,23 +61,9 @@ void memif__fd_del(struct memif__socket *s, struct memif__fdh *h)
 		return;
 	if (s->fd_update)
 		(void)app_update(s, h, fd, MEMIF_FD_EVENT_DEL);
-	else if (!h->app_owned)
+	else
 		(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-	h->app_owned = false;
 	memif__os_close(&h->fd);
-}
-
-/*
- * Self-poll mode: stop watching h's fd but keep it open, because the app
- * now waits on it itself (memif_get_queue_efd). Our epoll would otherwise
- * take the wake-ups meant for the app's thread.
- */
-void memif__fd_unwatch(struct memif__socket *s, struct memif__fdh *h)
-{
-	if (s->fd_update || h->fd < 0 || h->app_owned)
-		return;
-	(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, h->fd, NULL);
-	h->app_owned = true;
 }
 
 struct memif__fdh *memif__token_get(struct memif__socket *s)

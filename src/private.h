@@ -63,7 +63,6 @@ struct memif__fdh {
 	uint8_t kind;
 	uint16_t qid;
 	bool taken; /* pooled tokens: in use by an interface */
-	bool app_owned; /* self-poll mode: the app watches this queue fd itself */
 	int fd;
 	struct memif__socket *sock;
 	void *obj; /* struct memif__chan or struct memif__conn */
@@ -280,7 +279,6 @@ void memif__fdh_init(struct memif__fdh *h, struct memif__socket *s, uint8_t kind
 		     uint16_t qid);
 int memif__fd_add(struct memif__socket *s, struct memif__fdh *h, int fd);
 void memif__fd_del(struct memif__socket *s, struct memif__fdh *h);
-void memif__fd_unwatch(struct memif__socket *s, struct memif__fdh *h);
 int memif__dispatch(struct memif__fdh *h, uint32_t events);
 int memif__events_init(struct memif__socket *s);
 void memif__events_fini(struct memif__socket *s);

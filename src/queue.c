@@ -535,8 +535,9 @@ static inline int tx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_
 			pkts += !fl;
 		}
 	}
+	/* Reservations not sent stay reserved, as upstream keeps them: the next
+	 * tx_burst sends them (or memif_set_next_free_buffer gives them back). */
 	q->pub = (uint16_t)(q->pub + n);
-	q->next = q->pub; /* reservations not sent are released */
 	if (n == 0)
 		return MEMIF_ERR_SUCCESS;
 	if (q->is_master)
