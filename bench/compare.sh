@@ -11,7 +11,17 @@
 #   (c) latency: ping-pong round trip, ours in polling and interrupt mode, and
 #       the bare eventfd round trip between two processes (the floor of
 #       interrupt mode);
-#   (d) scaling with 1, 2 and 4 queues (on 2 cores: queues share a core).
+#   (d) scaling with 1, 2 and 4 queues (on 2 cores: queues share a core);
+#   (e) receive modes side by side, same sender: polling, interrupt and
+#       adaptive at full load (64, 1500 B), at a light load (ping-pong paced
+#       at 10 k round trips/s: p99 and CPU per packet) and idle (CPU), with the
+#       receiver's CPU use; adaptive switching both ways (traffic, pause,
+#       traffic: packets after the pause, MASK_INT seen set and cleared);
+#   (f) zero copy: memif-bench tx --zero-copy (slave) vs testpmd txonly
+#       zero-copy=yes (client), 64/1500/9000 bytes, and testpmd's zero-copy
+#       client into our master;
+#   (g) interfaces on one socket (1, 64, 1024): connect time for all, shared
+#       memory and fds per interface (memif-scale; DPDK where it applies).
 #
 # Around every run: a cross-core cache-line ping-pong probe (eventfd-rtt
 # --spin) before and after, a wait until the machine is idle before, and a
@@ -23,7 +33,8 @@
 # never enter the medians while clean runs of the same case exist.
 #
 # Writes a Markdown report (default docs/performance.md) and plots
-# (docs/img/perf-throughput.png, perf-latency.png) when gnuplot is installed.
+# (docs/img/perf-throughput.png, perf-latency.png, perf-rxmodes.png) when gnuplot
+# is installed.
 #
 # Usage: bench/compare.sh [--quick] [--bin-dir DIR] [--out FILE] [options]
 # See --help. Run as root (testpmd without hugepages); dpdk-testpmd optional.
@@ -55,12 +66,20 @@ report_from=""
 keep=0
 no_dpdk=0
 no_plot=0
+rxm_reps=3
+light_rate=10000
+zc_sizes="64 1500 9000"
+zc_reps=3
+if_counts="1 64 1024"
+if_reps=3
 
 usage() {
 	cat <<EOF
 usage: bench/compare.sh [options]
-  --quick            smoke run, about 30 s: one repetition, short runs, no re-runs;
-                     fails only if our own traffic does not move
+  --quick            smoke run, about 1.5 min on a quiet machine: one repetition,
+                     short runs, no re-runs; fails only if our own traffic does
+                     not move or (library with adaptive mode) the adaptive
+                     receiver does not switch both ways
   --bin-dir DIR      where memif-bench and eventfd-rtt are (default: build a
                      Release tree in build-perf/ and use it)
   --out FILE         the Markdown report (default docs/performance.md; plots go
@@ -69,7 +88,13 @@ usage: bench/compare.sh [options]
   --secs S           seconds measured per throughput run (default $secs)
   --sizes "A B"      frame sizes (default "$sizes")
   --queues "A B"     queue counts for the scaling part (default "$queues")
-  --lat-secs S       seconds per latency run (default $lat_secs)
+  --lat-secs S       seconds per latency, light-load and idle run (default $lat_secs)
+  --rxm-reps N       repetitions of each receive-mode case (default $rxm_reps)
+  --light-rate PPS   light load: ping-pong round trips per second (default $light_rate)
+  --zc-sizes "A B"   frame sizes of the zero-copy part (default "$zc_sizes")
+  --zc-reps N        repetitions of each zero-copy case (default $zc_reps)
+  --if-counts "A B"  interface counts of the scale part (default "$if_counts")
+  --if-reps N        repetitions of each scale case (default $if_reps)
   --retries N        re-runs of a flagged run (default $retries)
   --quiet-max S      wait at most S s for an idle machine before a run (default $quiet_max)
   --max-minutes M    after M minutes, stop waiting for idle and stop re-running
@@ -92,6 +117,12 @@ while [ $# -gt 0 ]; do
 	--sizes) sizes=$2; shift ;;
 	--queues) queues=$2; shift ;;
 	--lat-secs) lat_secs=$2; shift ;;
+	--rxm-reps) rxm_reps=$2; shift ;;
+	--light-rate) light_rate=$2; shift ;;
+	--zc-sizes) zc_sizes=$2; shift ;;
+	--zc-reps) zc_reps=$2; shift ;;
+	--if-counts) if_counts=$2; shift ;;
+	--if-reps) if_reps=$2; shift ;;
 	--retries) retries=$2; shift ;;
 	--quiet-max) quiet_max=$2; shift ;;
 	--max-minutes) max_minutes=$2; shift ;;
@@ -108,6 +139,7 @@ done
 if [ "$quick" = 1 ]; then
 	reps=1; secs=2; warm=0.5; sizes="64"; queues="1 2"; lat_secs=1; lat_reps=1
 	mix_reps=1; scale_reps=1; retries=0; quiet_max=0
+	rxm_reps=1; zc_sizes="64"; zc_reps=1; if_counts="1 64"; if_reps=1
 fi
 [ -n "$out" ] || out="$root/docs/performance.md"
 
@@ -122,12 +154,13 @@ elif [ -z "$bin_dir" ]; then
 	log "building a Release tree in build-perf/"
 	cmake -S "$root" -B "$root/build-perf" -DCMAKE_BUILD_TYPE=Release \
 		-DMEMIF_BUILD_TESTS=OFF -DMEMIF_BUILD_EXAMPLES=OFF >/dev/null &&
-		cmake --build "$root/build-perf" -j"$(nproc)" --target memif-bench eventfd-rtt >/dev/null ||
+		cmake --build "$root/build-perf" -j"$(nproc)" --target memif-bench eventfd-rtt memif-scale >/dev/null ||
 		{ echo "compare.sh: build failed" >&2; exit 1; }
 fi
 bench="$bin_dir/memif-bench"
 evrtt="$bin_dir/eventfd-rtt"
-for t in "$bench" "$evrtt"; do
+scale="$bin_dir/memif-scale"
+for t in "$bench" "$evrtt" "$scale"; do
 	[ -x "$t" ] || { echo "compare.sh: $t not found (build it, or pass --bin-dir)" >&2; exit 1; }
 done
 
@@ -140,6 +173,15 @@ if [ "$no_dpdk" = 0 ]; then
 		log "not root: testpmd (no hugepages) needs root; testpmd parts skipped"
 		testpmd=""
 	fi
+fi
+
+# The library's adaptive receive mode (MEMIF_HAVE_RX_MODE_ADAPTIVE): memif-bench
+# offers -m adaptive only when it was built against a library that has it.
+rx_modes="polling interrupt"
+if "$bench" --help | grep -q 'interrupt|adaptive'; then
+	rx_modes="polling interrupt adaptive"
+else
+	log "libmemif without MEMIF_RX_MODE_ADAPTIVE: adaptive rows skipped"
 fi
 
 ncpu=$(nproc)
@@ -164,6 +206,7 @@ if [ -z "$report_from" ]; then
 fi
 run_no=0
 fail_ours=0
+fail_switch=0
 sampler_pid=""
 
 cleanup() {
@@ -182,8 +225,10 @@ note_cmd() { # kind, command line
 	grep -q "^$1: " "$commands" || printf '%s: %s\n' "$1" "$2" >>"$commands"
 }
 
-field() { # key, line -> value
-	sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2" | head -n1
+field() { # key, line -> value (no fork: the report calls it thousands of times)
+	local re="(^|[[:space:]])$1=([^[:space:]]*)"
+	[[ " $2" =~ $re ]] && echo "${BASH_REMATCH[2]}"
+	return 0
 }
 
 # ---- noise detection ---------------------------------------------------------
@@ -280,16 +325,19 @@ stop_pid() { # pid [signal]: ask, then insist; only our own children
 	return 0
 }
 
-testpmd_cmd() { # prefix, cpu, role, socket, fwd-mode, size
-	local prefix=$1 cpu=$2 role=$3 sock=$4 fwd=$5 size=$6 extra=""
+testpmd_cmd() { # prefix, cpu, role, socket, fwd-mode, size [zc]
+	local prefix=$1 cpu=$2 role=$3 sock=$4 fwd=$5 size=$6 zc=${7:-0} extra="" vzc="" eal=""
 	if [ "$fwd" = txonly ]; then
 		extra="--txpkts=$size --burst=32"
 		# One mbuf per frame: the data room must hold it (memif chains it).
 		[ "$size" -gt 2048 ] && extra="--mbuf-size=$((size + 344)) $extra"
 	fi
+	# Zero copy (client only): net_memif passes DPDK's own memory as
+	# regions, which must be memfds: one file per segment list.
+	[ "$zc" = 1 ] && { vzc=",zero-copy=yes"; eal=" --single-file-segments"; }
 	# timeout: a safety net, nothing outlives the script for long.
-	echo "timeout -s INT $((secs + 60)) $testpmd --lcores (0,1)@$cpu --no-huge -m 512 --no-pci --file-prefix=$prefix" \
-		"--vdev=net_memif0,role=$role,socket=$sock,socket-abstract=no" \
+	echo "timeout -s INT $((secs + 60)) $testpmd --lcores (0,1)@$cpu --no-huge -m 512 --no-pci$eal --file-prefix=$prefix" \
+		"--vdev=net_memif0,role=$role,socket=$sock,socket-abstract=no$vzc" \
 		"-- --forward-mode=$fwd $extra --auto-start --no-mlockall" \
 		"--total-num-mbufs=16384 --stats-period=1"
 }
@@ -303,17 +351,21 @@ testpmd_pps() { # log, samples, key (Rx-pps|Tx-pps)
 		END { if (n) printf "%.0f %d\n", s / n, n; else print "0 0" }'
 }
 
-ours_tt() { # size queues
-	local size=$1 q=$2 tag sock rx tx rxpid txpid line
+ours_tt() { # size queues [rx mode [sender options...]]
+	local size=$1 q=$2 m=${3:-polling} tag sock rx tx rxpid txpid line kind="ours->ours"
+	shift 2
+	[ $# -gt 0 ] && shift
 	tag=$cur_tag
 	sock="$work/$tag.sock"
 	rx=("$bench" rx --role master --socket "$sock" --size "$size" --burst 32 --queues "$q"
-		--duration "$secs" --warmup "$warm" --cpu "$cpu_rx" --wait 15 --quiet)
+		--mode "$m" --duration "$secs" --warmup "$warm" --cpu "$cpu_rx" --wait 15 --quiet)
 	tx=("$bench" tx --role slave --socket "$sock" --size "$size" --burst 32 --queues "$q"
 		--duration "$(awk -v s="$secs" -v w="$warm" 'BEGIN { print s + w + 5 }')"
-		--cpu "$cpu_tx" --quiet)
-	note_cmd "ours->ours rx" "${rx[*]}"
-	note_cmd "ours->ours tx" "${tx[*]}"
+		--cpu "$cpu_tx" --quiet "$@")
+	[ "$m" != polling ] && kind="ours->ours $m"
+	[ $# -gt 0 ] && kind="$kind ($*)"
+	note_cmd "$kind rx" "${rx[*]}"
+	note_cmd "$kind tx" "${tx[*]}"
 	"${rx[@]}" >"$work/$tag.rx.log" 2>&1 &
 	rxpid=$!
 	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; return; }
@@ -322,12 +374,12 @@ ours_tt() { # size queues
 	wait "$rxpid"
 	stop_pid "$txpid"
 	line=$(grep '^RESULT' "$work/$tag.rx.log")
-	[ "$(field pps "$line")" != "" ] && [ "$(field pps "$line")" != 0 ] && echo "pps=$(field pps "$line") gbps=$(field gbps "$line") pkts=$(field pkts "$line")"
+	[ "$(field pps "$line")" != "" ] && [ "$(field pps "$line")" != 0 ] && echo "pps=$(field pps "$line") gbps=$(field gbps "$line") pkts=$(field pkts "$line") cpu=$(field cpu_pct "$line") cpu_ns=$(field cpu_ns_pkt "$line") thr_cpu=$(field thr_cpu_pct "$line") masked=$(field masked_pct "$line")"
 }
 
 # testpmd -> testpmd, or mixed. $1 = tx impl, $2 = rx impl (ours|dpdk)
-mixed_tt() { # txim rxim size
-	local txim=$1 rxim=$2 size=$3 tag sock pfx rxpid txpid line pps n cmd
+mixed_tt() { # txim rxim size [zc: testpmd's tx client in zero-copy mode]
+	local txim=$1 rxim=$2 size=$3 zc=${4:-0} tag sock pfx rxpid txpid line pps n cmd
 	tag=$cur_tag
 	sock="$work/$tag.sock"
 	pfx="mcmp$$-$tag"
@@ -359,8 +411,8 @@ mixed_tt() { # txim rxim size
 	fi
 	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; rm -rf "/var/run/dpdk/$pfx-rx"; return; }
 	if [ "$txim" = dpdk ]; then
-		cmd=$(testpmd_cmd "$pfx-tx" "$cpu_tx" client "$sock" txonly "$size")
-		note_cmd "dpdk->dpdk tx" "$cmd"
+		cmd=$(testpmd_cmd "$pfx-tx" "$cpu_tx" client "$sock" txonly "$size" "$zc")
+		note_cmd "dpdk->dpdk tx$([ "$zc" = 1 ] && echo " zero-copy")" "$cmd"
 		# shellcheck disable=SC2086
 		$cmd >"$work/$tag.tx.log" 2>&1 &
 		txpid=$!
@@ -413,6 +465,156 @@ efd_floor() { # "" | --epoll
 	line=$(grep '^RESULT' "$work/$tag.efd.log")
 	[ -n "$line" ] &&
 		echo "p50=$(field p50_ns "$line") p99=$(field p99_ns "$line") p999=$(field p999_ns "$line") samples=$(field samples "$line")"
+}
+
+# Light load: ping paced at $light_rate round trips/s against echo, both in
+# receive mode $1; the echo side is the receiver whose CPU is reported.
+ours_light() { # mode
+	local m=$1 tag sock epid line eline
+	tag=$cur_tag
+	sock="$work/$tag.sock"
+	local echo_cmd=("$bench" echo --role master --socket "$sock" --size 64 --mode "$m"
+		--duration 0 --cpu "$cpu_rx" --wait 15 --quiet)
+	local ping_cmd=("$bench" ping --role slave --socket "$sock" --size 64 --burst 1 --mode "$m"
+		--rate "$light_rate" --duration "$lat_secs" --delay 0.2 --cpu "$cpu_tx" --quiet)
+	note_cmd "light $m echo" "${echo_cmd[*]}"
+	note_cmd "light $m ping" "${ping_cmd[*]}"
+	"${echo_cmd[@]}" >"$work/$tag.echo.log" 2>&1 &
+	epid=$!
+	sock_wait "$sock" "$epid" || { stop_pid "$epid"; return; }
+	timeout -s INT $((lat_secs + 30)) "${ping_cmd[@]}" >"$work/$tag.ping.log" 2>&1
+	# echo ends when ping leaves; its CPU covers link up to then.
+	for _ in $(seq 1 50); do kill -0 "$epid" 2>/dev/null || break; sleep 0.1; done
+	stop_pid "$epid"
+	line=$(grep '^RESULT' "$work/$tag.ping.log")
+	eline=$(grep '^RESULT' "$work/$tag.echo.log")
+	[ -n "$line" ] && [ "$(field samples "$line")" -gt 0 ] 2>/dev/null &&
+		echo "p50=$(field p50_ns "$line") p99=$(field p99_ns "$line") p999=$(field p999_ns "$line") samples=$(field samples "$line") rtps=$(field pps "$line") cpu=$(field cpu_pct "$eline") cpu_ns=$(field cpu_ns_pkt "$eline") thr_cpu=$(field thr_cpu_pct "$eline") masked=$(field masked_pct "$eline") ping_cpu=$(field cpu_pct "$line")"
+}
+
+# Idle: the link is up and nothing is sent; the receiver's CPU.
+ours_idle() { # mode
+	local m=$1 tag sock rxpid txpid line
+	tag=$cur_tag
+	sock="$work/$tag.sock"
+	local rx=("$bench" rx --idle --role master --socket "$sock" --mode "$m" --duration "$lat_secs"
+		--warmup "$warm" --cpu "$cpu_rx" --wait 15 --quiet)
+	local tx=("$bench" tx --idle --role slave --socket "$sock"
+		--duration "$(awk -v s="$lat_secs" -v w="$warm" 'BEGIN { print s + w + 5 }')"
+		--cpu "$cpu_tx" --quiet)
+	note_cmd "idle $m rx" "${rx[*]}"
+	note_cmd "idle $m tx" "${tx[*]}"
+	"${rx[@]}" >"$work/$tag.rx.log" 2>&1 &
+	rxpid=$!
+	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; return; }
+	timeout -s INT $((lat_secs + 30)) "${tx[@]}" >"$work/$tag.tx.log" 2>&1 &
+	txpid=$!
+	wait "$rxpid"
+	stop_pid "$txpid"
+	line=$(grep '^RESULT' "$work/$tag.rx.log")
+	[ -n "$(field cpu_pct "$line")" ] && [ "$(field cpu_pct "$line")" != - ] &&
+		echo "cpu=$(field cpu_pct "$line") thr_cpu=$(field thr_cpu_pct "$line") masked=$(field masked_pct "$line") pkts=$(field pkts "$line")"
+}
+
+# Adaptive switching both ways: the sender alternates 0.4 s of full-rate
+# traffic and 0.4 s of silence for 2 s; the adaptive receiver must get
+# packets after a pause (it slept and was woken: resumes) and its ring's
+# MASK_INT must be seen set (traffic) and cleared (pause). Prints the
+# result with ok=1|0.
+ours_switch() {
+	local tag sock rxpid txpid line res rs tm tu pk
+	tag=$cur_tag
+	sock="$work/$tag.sock"
+	local rx=("$bench" rx --role master --socket "$sock" --mode adaptive --duration 0
+		--cpu "$cpu_rx" --wait 15 --quiet)
+	local tx=("$bench" tx --role slave --socket "$sock" --on-off "0.4,0.4" --duration 2
+		--cpu "$cpu_tx" --quiet)
+	note_cmd "switch rx" "${rx[*]}"
+	note_cmd "switch tx" "${tx[*]}"
+	"${rx[@]}" >"$work/$tag.rx.log" 2>&1 &
+	rxpid=$!
+	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; return; }
+	timeout -s INT 30 "${tx[@]}" >"$work/$tag.tx.log" 2>&1
+	for _ in $(seq 1 50); do kill -0 "$rxpid" 2>/dev/null || break; sleep 0.1; done
+	stop_pid "$rxpid"
+	line=$(grep '^RESULT' "$work/$tag.rx.log")
+	[ -n "$line" ] || return
+	pk=$(field pkts "$line"); rs=$(field resumes "$line")
+	tm=$(field to_masked "$line"); tu=$(field to_unmasked "$line")
+	res=0
+	[ "${pk:-0}" -gt 0 ] && [ "${rs:-0}" -ge 1 ] && [ "${tm:-0}" -ge 1 ] && [ "${tu:-0}" -ge 1 ] && res=1
+	echo "pkts=$pk resumes=$rs to_masked=$tm to_unmasked=$tu masked=$(field masked_pct "$line") ok=$res"
+}
+
+# testpmd's zero-copy client (txonly) into our master (memif-bench rx): needs
+# our master to take DPDK's regions, which cannot be sealed.
+dpdk_zc_ours() { # size
+	local size=$1 tag sock pfx rxpid txpid line cmd
+	tag=$cur_tag
+	sock="$work/$tag.sock"
+	pfx="mcmp$$-$tag"
+	local rx=("$bench" rx --role master --socket "$sock" --size "$size" --burst 32
+		--duration "$secs" --warmup "$warm" --cpu "$cpu_rx" --wait 15 --quiet)
+	note_cmd "dpdk zero-copy->ours rx" "${rx[*]}"
+	"${rx[@]}" >"$work/$tag.rx.log" 2>&1 &
+	rxpid=$!
+	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; return; }
+	cmd=$(testpmd_cmd "$pfx-tx" "$cpu_tx" client "$sock" txonly "$size" 1)
+	note_cmd "dpdk zero-copy->ours tx" "$cmd"
+	# shellcheck disable=SC2086
+	$cmd >"$work/$tag.tx.log" 2>&1 &
+	txpid=$!
+	wait "$rxpid"
+	stop_pid "$txpid"
+	rm -rf "/var/run/dpdk/$pfx-tx"
+	line=$(grep '^RESULT' "$work/$tag.rx.log")
+	[ "$(field pps "$line")" != "" ] && [ "$(field pps "$line")" != 0 ] && echo "pps=$(field pps "$line") gbps=$(field gbps "$line")"
+}
+
+# N interfaces on one socket. ours: memif-scale master and slave, the
+# slave's connect time (from its first memif_create to all connected), shared
+# memory per interface (both sides map the same regions) and each side's fds
+# per interface. dpdk: testpmd as the client of one interface of our master
+# (net_memif ports are ethdev ports, at most RTE_MAX_ETHPORTS per process):
+# the shared memory of DPDK's layout as our master sees it.
+if_scale() { # impl count
+	local impl=$1 n=$2 tag sock mpid spid mline sline cmd pfx
+	tag=$cur_tag
+	sock="$work/$tag.sock"
+	pfx="mcmp$$-$tag"
+	local m=("$scale" --role master --socket "$sock" --count "$n" --wait 60)
+	note_cmd "scale master" "${m[*]}"
+	"${m[@]}" >"$work/$tag.m.log" 2>&1 &
+	mpid=$!
+	sock_wait "$sock" "$mpid" || { stop_pid "$mpid"; return; }
+	if [ "$impl" = ours ]; then
+		local sl=("$scale" --role slave --socket "$sock" --count "$n" --hold 0.2 --wait 60)
+		note_cmd "scale slave" "${sl[*]}"
+		timeout -s INT 90 "${sl[@]}" >"$work/$tag.s.log" 2>&1
+		for _ in $(seq 1 100); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
+		stop_pid "$mpid"
+		mline=$(grep '^RESULT' "$work/$tag.m.log")
+		sline=$(grep '^RESULT' "$work/$tag.s.log")
+		[ -n "$sline" ] && [ -n "$mline" ] &&
+			echo "connect_ms=$(field connect_ms "$sline") shm=$(field shm_per_if "$sline") fds_slave=$(field fds_per_if "$sline") fds_master=$(field fds_per_if "$mline") regions=$(field regions_per_if "$sline")"
+		return
+	fi
+	cmd="timeout -s INT 60 $testpmd --lcores (0,1)@$cpu_tx --no-huge -m 512 --no-pci --file-prefix=$pfx --vdev=net_memif0,role=client,id=0,socket=$sock,socket-abstract=no -- --forward-mode=rxonly --auto-start --no-mlockall --total-num-mbufs=16384 --stats-period=1"
+	note_cmd "scale dpdk client" "$cmd"
+	# shellcheck disable=SC2086
+	$cmd >"$work/$tag.s.log" 2>&1 &
+	spid=$!
+	for _ in $(seq 1 300); do
+		grep -q '^RESULT' "$work/$tag.m.log" && break
+		kill -0 "$mpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	stop_pid "$spid"
+	rm -rf "/var/run/dpdk/$pfx"
+	stop_pid "$mpid"
+	mline=$(grep '^RESULT' "$work/$tag.m.log")
+	[ -n "$mline" ] &&
+		echo "shm=$(field shm_per_if "$mline") fds_master=$(field fds_per_if "$mline") regions=$(field regions_per_if "$mline")"
 }
 
 # ---- the measuring wrapper -------------------------------------------------------
@@ -545,6 +747,61 @@ for rep in $(seq 1 "$scale_reps"); do
 		[ $? = 2 ] && fail_ours=1
 	done
 done
+
+log "(e) receive modes: $rx_modes"
+for rep in $(seq 1 "$rxm_reps"); do
+	for size in 64 1500; do
+		[ "$quick" = 1 ] && [ "$size" != 64 ] && continue
+		for m in $rx_modes; do
+			# Sender and receiver both busy at full load.
+			measure "sec=rxm load=full mode=$m size=$size rep=$rep" 2 ours_tt "$size" 1 "$m"
+			[ $? = 2 ] && fail_ours=1
+		done
+	done
+	for m in $rx_modes; do
+		# Polling ping and echo both spin; otherwise one side at a time.
+		measure "sec=rxm load=light mode=$m rep=$rep" "$([ "$m" = polling ] && echo 2 || echo 1)" ours_light "$m"
+		[ $? = 2 ] && fail_ours=1
+	done
+	for m in $rx_modes; do
+		measure "sec=rxm load=idle mode=$m rep=$rep" "$([ "$m" = polling ] && echo 1 || echo 0)" ours_idle "$m"
+		[ $? = 2 ] && fail_ours=1
+	done
+done
+if [[ " $rx_modes " == *" adaptive "* ]]; then
+	measure "sec=switch rep=1" 2 ours_switch
+	[ $? = 2 ] && fail_switch=1
+	grep 'sec=switch ' "$results" | grep -q ' ok=1 ' || fail_switch=1
+fi
+
+log "(f) zero copy: ours vs testpmd"
+for rep in $(seq 1 "$zc_reps"); do
+	for size in $zc_sizes; do
+		order="ours dpdk"
+		[ $((rep % 2)) = 0 ] && order="dpdk ours"
+		for impl in $order; do
+			if [ "$impl" = ours ]; then
+				measure "sec=zc impl=ours size=$size rep=$rep" 2 ours_tt "$size" 1 polling --zero-copy
+				[ $? = 2 ] && fail_ours=1
+			elif [ -n "$testpmd" ]; then
+				measure "sec=zc impl=dpdk size=$size rep=$rep" 2 mixed_tt dpdk dpdk "$size" 1
+			fi
+		done
+		[ -n "$testpmd" ] &&
+			measure "sec=zc impl=dpdk-ours size=$size rep=$rep" 2 dpdk_zc_ours "$size"
+	done
+done
+
+log "(g) interfaces on one socket: $if_counts"
+for rep in $(seq 1 "$if_reps"); do
+	for n in $if_counts; do
+		measure "sec=ifscale impl=ours count=$n rep=$rep" 1 if_scale ours "$n"
+		[ $? = 2 ] && fail_ours=1
+	done
+	# DPDK: one interface only (see if_scale).
+	[ -n "$testpmd" ] && [[ " $if_counts " == *" 1 "* ]] &&
+		measure "sec=ifscale impl=dpdk count=1 rep=$rep" 1 if_scale dpdk 1
+done
 end_ts=$(date +%s)
 
 # A run that looked fine against the best probe known then may not against
@@ -574,6 +831,9 @@ printf 'commit=%q\ndirty=%q\n' "$commit" "$dirty" >"$work/meta.txt"
 printf 'start_ts=%s\nend_ts=%s\nbest_probe=%s\nbin_dir=%s\ntestpmd=%s\nquick=%s\nreps=%s\nsecs=%s\nwarm=%s\nsizes="%s"\nqueues="%s"\nlat_secs=%s\nlat_reps=%s\nmix_reps=%s\nretries=%s\n' \
 	"$start_ts" "$end_ts" "$best_probe" "$bin_dir" "$testpmd" "$quick" "$reps" "$secs" "$warm" \
 	"$sizes" "$queues" "$lat_secs" "$lat_reps" "$mix_reps" "$retries" >>"$work/meta.txt"
+printf 'rx_modes="%s"\nrxm_reps=%s\nlight_rate=%s\nzc_sizes="%s"\nzc_reps=%s\nif_counts="%s"\nif_reps=%s\nfail_switch=%s\n' \
+	"$rx_modes" "$rxm_reps" "$light_rate" "$zc_sizes" "$zc_reps" "$if_counts" "$if_reps" \
+	"$fail_switch" >>"$work/meta.txt"
 fi # not --report-from
 
 # ---- statistics -----------------------------------------------------------------
@@ -602,6 +862,9 @@ cell() { # median min max n flag
 	echo "$(mpps "$1")$f ($(mpps "$2")–$(mpps "$3"), n=$4)"
 }
 usec() { awk -v v="$1" 'BEGIN { if (v == "-") print "–"; else printf "%.1f", v / 1e3 }'; }
+# A number with `d` decimals, "–" when missing.
+num() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { if (v == "-" || v == "") print "–"; else printf "%.*f", d, v }'; }
+mib() { awk -v v="$1" 'BEGIN { if (v == "-" || v == "") print "–"; else printf "%.2f", v / 1048576 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "–"; else printf "%.2f", a / b }'; }
 
 # ---- the report -----------------------------------------------------------------
@@ -632,6 +895,9 @@ fi
 img_dir="$(dirname "$out")/img"
 plot_tp="$img_dir/perf-throughput.png"
 plot_lat="$img_dir/perf-latency.png"
+plot_rxm="$img_dir/perf-rxmodes.png"
+rxm_dat="$work/rxm.dat"
+: >"$rxm_dat"
 tput_dat="$work/tput.dat"
 lat_dat="$work/lat.dat"
 : >"$tput_dat"
@@ -665,6 +931,32 @@ read -r ip50 _ _ _ _ < <(stat "sec=lat case=interrupt " p50)
 read -r ep50 _ _ _ _ < <(stat "sec=lat case=efd " p50)
 r=$(ratio "$ip50" "$ep50")
 echo "| interrupt-mode round trip ≤ 1.2 × eventfd floor (p50) | $r | $(verdict "$r" 1.2 le) |"
+echo
+echo "| target (issue 14) | measured | |"
+echo "| --- | ---: | --- |"
+for size in 64 1500; do
+	read -r pm _ _ _ _ < <(stat "sec=rxm load=full mode=polling size=$size " pps)
+	read -r am _ _ _ _ < <(stat "sec=rxm load=full mode=adaptive size=$size " pps)
+	r=$(ratio "$am" "$pm")
+	echo "| adaptive / polling rate at $size B, full load ≥ 0.90 | $r | $(verdict "$r" 0.90 ge) |"
+done
+read -r ic _ _ _ _ < <(stat "sec=rxm load=idle mode=adaptive " cpu)
+v=$(num "$ic" 2)
+echo "| adaptive receiver idle: CPU ≤ 1 % of a core (≈ 0) | $v % | $(verdict "$v" 1 le) |"
+read -r lp _ _ _ _ < <(stat "sec=rxm load=light mode=polling " cpu_ns)
+read -r la _ _ _ _ < <(stat "sec=rxm load=light mode=adaptive " cpu_ns)
+r=$(ratio "$la" "$lp")
+echo "| light load ($light_rate/s): adaptive CPU per packet ≤ 0.1 × polling's | $r | $(verdict "$r" 0.1 le) |"
+read -r ai _ _ _ _ < <(stat "sec=rxm load=light mode=interrupt " p99)
+read -r aa _ _ _ _ < <(stat "sec=rxm load=light mode=adaptive " p99)
+r=$(ratio "$aa" "$ai")
+echo "| light load: adaptive p99 round trip ≤ interrupt's | $r | $(verdict "$r" 1.0 le) |"
+for size in 64 1500; do
+	read -r om _ _ _ _ < <(stat "sec=zc impl=ours size=$size " pps)
+	read -r dm _ _ _ _ < <(stat "sec=zc impl=dpdk size=$size " pps)
+	r=$(ratio "$om" "$dm")
+	echo "| zero copy: ours / DPDK at $size B ≥ 2.0 | $r | $(verdict "$r" 2.0 ge) |"
+done
 echo
 if [ -n "$notes" ]; then
 	echo "$notes"
@@ -778,12 +1070,147 @@ for q in $queues; do
 	echo "| $q | $(cell "$sm" "$smin" "$smax" "$sn" "${sfl:--}") | $(ratio "$sm" "$s1") |"
 done
 echo
+echo "## Receive modes: polling, interrupt, adaptive"
+echo
+echo "The same sender for every mode; only the receiver's \`--mode\` changes. **Polling** spins on"
+echo "\`memif_rx_burst\`; **interrupt** waits in \`epoll_wait\` on the queue's eventfd and then calls"
+echo "\`memif_rx_burst\` until it returns SUCCESS (ring drained); **adaptive**"
+echo "(\`MEMIF_RX_MODE_ADAPTIVE\`) is the same application loop, but while packets keep coming the"
+echo "library masks the sender's interrupts and keeps the eventfd set, so the loop does not sleep."
+echo "CPU is the receiving process's user + system time (\`getrusage\`) over the measured interval,"
+echo "in % of one core (its control thread included); CPU per packet is that time over the frames"
+echo "it handled. *MASK_INT* is the share of 10 ms samples in which the receive ring asked the"
+echo "sender not to signal. $rxm_reps runs per case, medians."
+[[ " $rx_modes " == *" adaptive "* ]] || echo "
+(The library measured has no adaptive mode: its rows are empty.)"
+echo
+echo "### Full load: \`memif-bench tx\` (slave, unthrottled) → \`memif-bench rx\` (master)"
+echo
+echo "| frame | mode | Mpps (min–max) | vs polling | receiver CPU % | CPU ns/pkt | MASK_INT set |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+for size in 64 1500; do
+	read -r pm _ _ _ _ < <(stat "sec=rxm load=full mode=polling size=$size " pps)
+	for m in polling interrupt adaptive; do
+		read -r om omin omax on ofl < <(stat "sec=rxm load=full mode=$m size=$size " pps)
+		read -r c _ _ _ _ < <(stat "sec=rxm load=full mode=$m size=$size " cpu)
+		read -r cn _ _ _ _ < <(stat "sec=rxm load=full mode=$m size=$size " cpu_ns)
+		read -r mk _ _ _ _ < <(stat "sec=rxm load=full mode=$m size=$size " masked)
+		echo "| $size B | $m | $(cell "$om" "$omin" "$omax" "$on" "${ofl:--}") | $(ratio "$om" "$pm") | $(num "$c") | $(num "$cn") | $(num "$mk" 0) % |"
+	done
+done
+echo
+echo "### Light load: ping-pong at $light_rate round trips/s, 64-byte frames"
+echo
+echo "\`memif-bench ping --rate $light_rate\` (slave) sends one frame every $(awk -v r="$light_rate" 'BEGIN { printf "%g", 1e6 / r }') µs (sleeping in"
+echo "\`clock_nanosleep\` in between) and waits for \`memif-bench echo\` (master) to return it; both"
+echo "run in the mode of the row, ${lat_secs} s per run. CPU is the echo side's, per frame echoed."
+echo
+echo "| mode | round trips/s | p50 µs | p99 µs | p99.9 µs | echo CPU % | CPU ns/pkt | MASK_INT set |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for m in polling interrupt adaptive; do
+	read -r rt _ _ n fl < <(stat "sec=rxm load=light mode=$m " rtps)
+	read -r p50 _ _ _ _ < <(stat "sec=rxm load=light mode=$m " p50)
+	read -r p99 _ _ _ _ < <(stat "sec=rxm load=light mode=$m " p99)
+	read -r p999 _ _ _ _ < <(stat "sec=rxm load=light mode=$m " p999)
+	read -r c _ _ _ _ < <(stat "sec=rxm load=light mode=$m " cpu)
+	read -r cn _ _ _ _ < <(stat "sec=rxm load=light mode=$m " cpu_ns)
+	read -r mk _ _ _ _ < <(stat "sec=rxm load=light mode=$m " masked)
+	[ "$fl" = "-" ] && fl=""
+	echo "| $m | $(num "$rt" 0)$fl | $(usec "$p50") | $(usec "$p99") | $(usec "$p999") | $(num "$c") | $(num "$cn" 0) | $(num "$mk" 0) % |"
+done
+echo
+echo "### Idle: link up, nothing sent"
+echo
+echo "\`memif-bench rx --idle\` (master) against \`memif-bench tx --idle\` (slave), ${lat_secs} s measured."
+echo "The process figure includes memif-bench's own control thread (a 100 ms timer tick); the"
+echo "data thread is the receive loop alone."
+echo
+echo "| mode | receiver CPU % (process) | data thread CPU % |"
+echo "| --- | ---: | ---: |"
+for m in polling interrupt adaptive; do
+	read -r c _ _ n fl < <(stat "sec=rxm load=idle mode=$m " cpu)
+	read -r tc _ _ _ _ < <(stat "sec=rxm load=idle mode=$m " thr_cpu)
+	[ "$fl" = "-" ] && fl=""
+	echo "| $m | $(num "$c" 2)$fl | $(num "$tc" 2) |"
+done
+echo
+if grep -q 'sec=switch ' "$results"; then
+	swl=$(grep 'sec=switch ' "$results" | grep ' ok=1 ' | tail -n1)
+	[ -n "$swl" ] || swl=$(grep 'sec=switch ' "$results" | tail -n1)
+	echo "**Switching both ways** (adaptive receiver; the sender alternates 0.4 s at full rate and 0.4 s"
+	echo "of silence for 2 s): $(field pkts "$swl") packets, traffic resumed after a pause"
+	echo "$(field resumes "$swl") times, MASK_INT seen set $(field to_masked "$swl") and cleared"
+	echo "$(field to_unmasked "$swl") times: **$([ "$(field ok "$swl")" = 1 ] && echo passed || echo failed)**."
+	echo
+fi
+for m in polling interrupt adaptive; do
+	row="$m"
+	for k in "load=full mode=$m size=64 :pps" "load=full mode=$m size=1500 :pps" \
+		"load=full mode=$m size=64 :cpu" "load=full mode=$m size=1500 :cpu" \
+		"load=light mode=$m :cpu" "load=idle mode=$m :cpu"; do
+		read -r v _ _ _ _ < <(stat "sec=rxm ${k%:*}" "${k##*:}")
+		# Missing: 0 for a rate, -1 for a CPU figure (0 % is a result).
+		case ${k##*:} in
+		pps) row="$row $(awk -v v="$v" 'BEGIN { print v == "-" ? 0 : v / 1e6 }')" ;;
+		*) row="$row $(awk -v v="$v" 'BEGIN { print v == "-" ? -1 : v }')" ;;
+		esac
+	done
+	echo "$row" >>"$rxm_dat"
+done
+echo "## Zero copy: ours vs DPDK"
+echo
+echo "Ours: \`memif-bench tx --zero-copy\` (slave: frames built in the memif buffers) →"
+echo "\`memif-bench rx\` (master, copying each frame out, as testpmd's server copies into mbufs)."
+echo "DPDK: \`testpmd txonly\` as client with \`zero-copy=yes\` (its mbufs are the memif buffers; EAL"
+echo "\`--single-file-segments\`) → \`testpmd rxonly\` (server). Last column: the same DPDK client"
+echo "into our master, which must accept DPDK's regions (memfds it cannot seal). $zc_reps runs per"
+echo "case, alternating."
+echo
+echo "| frame | ours zero-copy Mpps | DPDK zero-copy Mpps | **ours / DPDK** | DPDK zero-copy → ours Mpps |"
+echo "| ---: | ---: | ---: | ---: | ---: |"
+for size in $zc_sizes; do
+	read -r om omin omax on ofl < <(stat "sec=zc impl=ours size=$size " pps)
+	read -r dm dmin dmax dn dfl < <(stat "sec=zc impl=dpdk size=$size " pps)
+	read -r xm xmin xmax xn xfl < <(stat "sec=zc impl=dpdk-ours size=$size " pps)
+	echo "| $size B | $(cell "$om" "$omin" "$omax" "$on" "$ofl") | $(cell "$dm" "$dmin" "$dmax" "$dn" "$dfl") | **$(ratio "$om" "$dm")** | $(cell "$xm" "$xmin" "$xmax" "$xn" "$xfl") |"
+done
+[ -n "$testpmd" ] || echo "
+(testpmd not available on this run: DPDK columns empty.)"
+echo
+echo "## Interfaces on one socket"
+echo
+echo "\`memif-scale\`: N interfaces (ids 0…N−1, one queue pair, default ring and buffer sizes) on"
+echo "one control socket in each process, master and slave. *Connect* is the slave's time from its"
+echo "first \`memif_create\` until all N are connected; *shared memory* the sum of the region sizes"
+echo "\`memif_get_details\` reports, per interface (both sides map the same regions); *fds* the file"
+echo "descriptors each process opened per interface. DPDK: \`testpmd\` as the client of one"
+echo "interface of our master, whose details give DPDK's layout. 64 and 1024 do not apply to DPDK:"
+echo "each net_memif interface is an ethdev port, at most RTE_MAX_ETHPORTS (32 in Debian's build)"
+echo "per process; and its connect time includes EAL start-up, so it is not given."
+echo
+echo "| interfaces | impl | connect all, ms | shared memory per interface, MiB | regions per interface | fds per interface (slave / master) |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: |"
+for n in $if_counts; do
+	for impl in ours dpdk; do
+		[ "$impl" = dpdk ] && [ "$n" != 1 ] && continue
+		read -r ct _ _ cn _ < <(stat "sec=ifscale impl=$impl count=$n " connect_ms)
+		read -r sh _ _ sn _ < <(stat "sec=ifscale impl=$impl count=$n " shm)
+		read -r rg _ _ _ _ < <(stat "sec=ifscale impl=$impl count=$n " regions)
+		read -r fs _ _ _ _ < <(stat "sec=ifscale impl=$impl count=$n " fds_slave)
+		read -r fm _ _ _ _ < <(stat "sec=ifscale impl=$impl count=$n " fds_master)
+		[ "$sn" = 0 ] && [ "$impl" = dpdk ] && [ -z "$testpmd" ] && continue
+		echo "| $n | $([ "$impl" = ours ] && echo "ours ↔ ours" || echo "DPDK client ↔ our master") | $(num "$ct" 1) | $(mib "$sh") | $(num "$rg" 0) | $(num "$fs" 1) / $(num "$fm" 1) |"
+	done
+done
+echo
 if [ "$no_plot" = 0 ] && command -v gnuplot >/dev/null; then
 	echo "## Plots"
 	echo
 	echo "![throughput](img/perf-throughput.png)"
 	echo
 	echo "![latency](img/perf-latency.png)"
+	echo
+	echo "![receive modes](img/perf-rxmodes.png)"
 	echo
 fi
 echo "## Noise"
@@ -803,6 +1230,12 @@ while read -r l; do
 	lab=$(sed 's/ tag=.*//; s/sec=//; s/impl=//; s/dir=//; s/case=//' <<<"$l")
 	val=$(field pps "$l")
 	if [ -n "$val" ]; then val="$(mpps "$val") Mpps"; else v=$(field p50 "$l"); val=${v:+p50 $(usec "$v") µs}; fi
+	if [ -z "$val" ] && [ -n "$(field cpu "$l")" ]; then val="CPU $(field cpu "$l") %"; fi
+	if [ -z "$val" ] && [ -n "$(field resumes "$l")" ]; then val="resumes $(field resumes "$l"), ok=$(field ok "$l")"; fi
+	if [ -z "$val" ] && [ -n "$(field shm "$l")" ]; then
+		val="$(mib "$(field shm "$l")") MiB/if"
+		[ -n "$(field connect_ms "$l")" ] && val="$val, connect $(field connect_ms "$l") ms"
+	fi
 	echo "| $lab | ${val:-–} | $(field probe_before "$l") / $(field probe_after "$l") | $(field others "$l") | $(field status "$l") |"
 done <"$results"
 echo
@@ -818,8 +1251,8 @@ echo
 echo "## Rerun"
 echo
 echo '```'
-echo "sudo bench/compare.sh              # full run, about 15 min; rewrites this file and docs/img/perf-*.png"
-echo "sudo bench/compare.sh --quick      # about 30 s smoke run (what CTest's bench_smoke does)"
+echo "sudo bench/compare.sh              # full run, about 25 min; rewrites this file and docs/img/perf-*.png"
+echo "sudo bench/compare.sh --quick      # about 1.5 min smoke run (what CTest's bench_smoke does)"
 echo "bench/compare.sh --help            # sizes, repetitions, durations, --no-dpdk, --keep"
 echo '```'
 echo
@@ -868,6 +1301,31 @@ plot "$lat_dat" using 2 title "p50" lc rgb "#1f77b4", \
      ''        using 3 title "p99" lc rgb "#ff7f0e", \
      ''        using (\$0 - 1.0/6):(\$2 > 0 ? \$2 : 1/0):(sprintf("%.1f", \$2)) with labels offset 0,0.8 notitle, \
      ''        using (\$0 + 1.0/6):(\$3 > 0 ? \$3 : 1/0):(sprintf("%.1f", \$3)) with labels offset 0,0.8 notitle
+set output "$plot_rxm"
+set terminal pngcairo size 1300,600 font "DejaVu Sans,12"
+set multiplot layout 1,2 title "receive modes, same sender, one core per process (medians)"
+unset logscale y
+set yrange [0:*]
+set offsets 0, 0, graph 0.12, 0
+set xtics ("polling" 0, "interrupt" 1, "adaptive" 2)
+set title "full-load rate"
+set ylabel "million frames per second"
+plot "$rxm_dat" using 2 title "64 B" lc rgb "#1f77b4", \
+     ''         using 3 title "1500 B" lc rgb "#ff7f0e", \
+     ''         using (\$0 - 1.0/6):(\$2 > 0 ? \$2 : 1/0):(sprintf("%.1f", \$2)) with labels offset 0,0.8 font ",10" notitle, \
+     ''         using (\$0 + 1.0/6):(\$3 > 0 ? \$3 : 1/0):(sprintf("%.1f", \$3)) with labels offset 0,0.8 font ",10" notitle
+set title "receiver CPU (% of one core)"
+set ylabel "% of one core"
+set yrange [0:*]
+plot "$rxm_dat" using (\$4 > 0 ? \$4 : 0) title "full 64 B" lc rgb "#1f77b4", \
+     ''         using (\$5 > 0 ? \$5 : 0) title "full 1500 B" lc rgb "#ff7f0e", \
+     ''         using (\$6 > 0 ? \$6 : 0) title "light ($light_rate/s)" lc rgb "#2ca02c", \
+     ''         using (\$7 > 0 ? \$7 : 0) title "idle" lc rgb "#7f7f7f", \
+     ''         using (\$0 - 0.3):(\$4 >= 0 ? \$4 : 1/0):(sprintf("%.0f", \$4)) with labels offset 0,0.8 font ",9" notitle, \
+     ''         using (\$0 - 0.1):(\$5 >= 0 ? \$5 : 1/0):(sprintf("%.0f", \$5)) with labels offset 0,0.8 font ",9" notitle, \
+     ''         using (\$0 + 0.1):(\$6 >= 0 ? \$6 : 1/0):(sprintf("%.1f", \$6)) with labels offset 0,0.8 font ",9" notitle, \
+     ''         using (\$0 + 0.3):(\$7 >= 0 ? \$7 : 1/0):(sprintf("%.1f", \$7)) with labels offset 0,0.8 font ",9" notitle
+unset multiplot
 EOF
 	[ -s "$plot_tp" ] && log "plots written to $img_dir"
 fi
@@ -885,6 +1343,13 @@ if [ "$quick" = 1 ]; then
 		fail_ours=1
 		exit 1
 	fi
-	echo "compare.sh: smoke run passed: $moved packets moved ours -> ours; report in $out"
+	if [ "$fail_switch" != 0 ]; then
+		echo "compare.sh: FAILED: adaptive mode did not switch both ways (see 'switch' in $out)" >&2
+		fail_ours=1
+		exit 1
+	fi
+	sw=""
+	[[ " $rx_modes " == *" adaptive "* ]] && sw=", adaptive mode switched both ways"
+	echo "compare.sh: smoke run passed: $moved packets moved ours -> ours$sw; report in $out"
 fi
 exit 0

@@ -17,6 +17,21 @@
  *   ping  send one burst, wait for it to come back, record the round trip
  *         in a histogram; p50/p99/p99.9 in the RESULT line
  *
+ * Receive modes (-m): polling spins on memif_rx_burst; interrupt and
+ * adaptive wait in epoll on the queue's eventfd and then call
+ * memif_rx_burst until it returns SUCCESS (ring drained; NOBUF means more
+ * waits). Adaptive differs only in the library: while traffic flows it
+ * masks the peer's interrupts and keeps the eventfd set, so the wait
+ * returns at once.
+ *
+ * Load: --rate paces tx (frames) and ping (round trips) with
+ * clock_nanosleep between bursts; --on-off alternates sending and silence;
+ * --idle connects and sends nothing (tx, ping) or measures from link up
+ * without traffic (rx, echo). The RESULT line gives the process's CPU time
+ * (getrusage) over the measured interval and each data thread's
+ * (pthread_getcpuclockid), and for rx/echo how often the receive ring's
+ * MASK_INT was seen set, sampled by the control thread every 10 ms.
+ *
  * Copy mode (default) does what a real application does: tx copies each
  * frame from the application's own memory into the memif buffer, rx copies
  * it out of the memif buffer into the application's memory. --zero-copy
@@ -41,6 +56,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <libmemif.h>
@@ -57,6 +74,10 @@
 enum mode { MODE_TX, MODE_RX, MODE_ECHO, MODE_PING };
 static const char *const mode_names[] = { "tx", "rx", "echo", "ping" };
 
+/* Receive modes (-m). Interrupt and adaptive look the same to the app. */
+enum rxm { RXM_POLLING, RXM_INTERRUPT, RXM_ADAPTIVE };
+static const char *const rxm_names[] = { "polling", "interrupt", "adaptive" };
+
 struct opts {
 	enum mode mode;
 	bool master;
@@ -67,7 +88,11 @@ struct opts {
 	bool burst_set;
 	uint16_t queues;
 	double duration;  /* s; 0 = until the peer goes (rx, echo) */
-	bool interrupt;
+	enum rxm rx_mode;
+	bool interrupt;   /* rx_mode is interrupt or adaptive: wait on the eventfd */
+	double rate;      /* tx, ping: frames (round trips) per second; 0 = unpaced */
+	bool idle;        /* tx, ping: send nothing; rx, echo: measure from link up */
+	double on_s, off_s; /* tx: send for on_s, pause for off_s, repeat (0 = always on) */
 	int cpus[MAX_CPUS];
 	int ncpus;
 	uint8_t ring_log2;
@@ -121,6 +146,13 @@ struct qthread {
 	uint32_t expect, got;
 	uint64_t t0, polls;
 	struct bench_hist *hist;
+	/* pacing (--rate, --on-off) */
+	uint64_t wake_at;    /* ns: sleep until then before the next step (0 = no sleep) */
+	uint64_t pace_base;  /* ns: tx: frame k of this phase is due at base + k / rate;
+			      * ping: when the next round trip is due */
+	uint64_t pace_sent;  /* tx: frames sent since pace_base */
+	bool in_off;         /* --on-off: in a pause */
+	bool rx_more;        /* the last memif_rx_burst said NOBUF: more waits */
 	/* counts, private */
 	uint64_t pkts, bytes, drops, lost;
 } __attribute__((aligned(64)));
@@ -141,6 +173,7 @@ struct bench {
 	_Atomic uint64_t t_first; /* ns: first packet received (rx) */
 	uint16_t rxq_num, txq_num;
 	uint32_t bsize;      /* buffer size on the link */
+	double rate_q;       /* --rate per queue thread */
 	struct qthread *qt;
 	int nq;
 };
@@ -297,15 +330,18 @@ static inline void put_frame(memif_buffer_t *bufs, uint32_t segs, const uint8_t 
 
 /* ---- data path ---------------------------------------------------------- */
 
-/* tx mode: allocate a burst, fill it, send it. Returns false if the ring was full. */
-static bool tx_once(struct bench *b, struct qthread *t)
+/*
+ * tx mode: allocate up to `want` frames (at most a burst), fill them, send
+ * them. Returns the frames sent: 0 if the ring was full.
+ */
+static uint32_t tx_once(struct bench *b, struct qthread *t, uint16_t want)
 {
 	uint32_t size = b->o.size, frames = 0, i = 0;
 	uint16_t n = 0, sent = 0;
 
-	(void)memif_buffer_alloc(b->conn, t->qid, t->txb, b->o.burst, &n, (uint16_t)size);
+	(void)memif_buffer_alloc(b->conn, t->qid, t->txb, want, &n, (uint16_t)size);
 	if (n == 0)
-		return false;
+		return 0;
 	if (!b->o.zero_copy) {
 		/* Copy mode, one buffer per frame (the common case): frame i of
 		 * the burst is the app's prebuilt frame i. Nothing else is
@@ -345,7 +381,67 @@ static bool tx_once(struct bench *b, struct qthread *t)
 	}
 	t->pkts += frames;
 	t->bytes += (uint64_t)frames * size;
-	return true;
+	return frames;
+}
+
+/*
+ * tx mode, one step: unpaced, a full burst; with --rate, bursts at computed
+ * times: frame k of a sending phase is due at pace_base + k / rate, and a
+ * burst (--burst frames; -b 1 paces frame by frame) goes out when its last
+ * frame is due. Until then t->wake_at is set and the thread sleeps
+ * (clock_nanosleep). A backlog (the ring was full, or the thread woke late)
+ * is sent at once up to 10 ms worth; beyond that it is dropped rather than
+ * sent as a flood. --on-off pauses between sending phases the same way.
+ * Returns true when it sent something (call again at once).
+ */
+static bool tx_step(struct bench *b, struct qthread *t)
+{
+	const struct opts *o = &b->o;
+	uint64_t now, target, due;
+	uint32_t sent;
+
+	if (o->idle) {
+		t->wake_at = bench_now_ns() + 10000000ull;
+		return false;
+	}
+	if (o->on_s > 0) {
+		uint64_t cyc = (uint64_t)((o->on_s + o->off_s) * 1e9), on = (uint64_t)(o->on_s * 1e9);
+		uint64_t in;
+
+		now = bench_now_ns();
+		in = (now - b->t_start) % cyc;
+		if (in >= on) {
+			t->in_off = true;
+			t->wake_at = now + (cyc - in);
+			return false;
+		}
+		if (t->in_off) { /* a new phase: no catching up on the pause */
+			t->in_off = false;
+			t->pace_base = 0;
+		}
+	}
+	if (o->rate <= 0)
+		return tx_once(b, t, o->burst) != 0;
+	now = bench_now_ns();
+	if (!t->pace_base) {
+		t->pace_base = now;
+		t->pace_sent = 0;
+	}
+	/* Frames due by now; the burst's last frame is pace_sent + burst - 1. */
+	target = (uint64_t)((double)(now - t->pace_base) * b->rate_q / 1e9) + 1;
+	if (target < t->pace_sent + o->burst) {
+		t->wake_at = t->pace_base +
+			     (uint64_t)((double)(t->pace_sent + o->burst - 1) * 1e9 / b->rate_q);
+		return false;
+	}
+	due = target - t->pace_sent;
+	if ((double)due > b->rate_q * 0.01 + o->burst) {
+		t->pace_sent = target - o->burst; /* drop the backlog */
+		due = o->burst;
+	}
+	sent = tx_once(b, t, (uint16_t)(due < o->burst ? due : o->burst));
+	t->pace_sent += sent;
+	return sent != 0;
 }
 
 /*
@@ -361,7 +457,9 @@ static uint32_t rx_take(struct bench *b, struct qthread *t, uint32_t *frames)
 	uint32_t i = 0, f = 0;
 	uint64_t by = 0;
 
-	(void)memif_rx_burst(b->conn, t->qid, t->rxb, (uint16_t)t->rx_room, &n);
+	/* SUCCESS: the ring is drained (n may be 0); NOBUF: more waits. */
+	t->rx_more = memif_rx_burst(b->conn, t->qid, t->rxb, (uint16_t)t->rx_room, &n) ==
+		     MEMIF_ERR_NOBUF;
 	if (!keep && !b->o.zero_copy) {
 		/* rx mode, one buffer per frame: copy out, nothing else stored
 		 * per frame (see tx_once). */
@@ -405,12 +503,24 @@ static uint32_t rx_take(struct bench *b, struct qthread *t, uint32_t *frames)
 	return n;
 }
 
+/*
+ * Whether a receiving step should be repeated at once. Interrupt and
+ * adaptive mode follow memif_rx_burst's contract: call again while it says
+ * NOBUF; after SUCCESS (ring drained) wait on the eventfd, which in
+ * adaptive mode the library keeps set while traffic flows, so the wait
+ * returns at once. Polling: again while there was something.
+ */
+static inline bool rx_again(const struct bench *b, const struct qthread *t, uint32_t n)
+{
+	return b->o.interrupt ? t->rx_more : n != 0;
+}
+
 static bool rx_once(struct bench *b, struct qthread *t)
 {
 	uint32_t f, n = rx_take(b, t, &f);
 
 	if (n == 0)
-		return false;
+		return rx_again(b, t, n);
 	(void)memif_refill_queue(b->conn, t->qid, (uint16_t)n, 0);
 	if (atomic_load_explicit(&b->t_first, memory_order_relaxed) == 0) {
 		uint64_t zero = 0;
@@ -418,7 +528,7 @@ static bool rx_once(struct bench *b, struct qthread *t)
 		atomic_compare_exchange_strong(&b->t_first, &zero, bench_now_ns());
 	}
 	t->pkts += f;
-	return true;
+	return rx_again(b, t, n);
 }
 
 /*
@@ -476,7 +586,7 @@ static bool echo_once(struct bench *b, struct qthread *t)
 	uint32_t f, sent, n = rx_take(b, t, &f);
 
 	if (n == 0)
-		return false;
+		return rx_again(b, t, n);
 	if (!b->o.zero_copy) {
 		/* The app owns its copies: give the rx buffers back first. The
 		 * MACs are swapped in the tx copy (see tx_once on why not in
@@ -489,7 +599,7 @@ static bool echo_once(struct bench *b, struct qthread *t)
 	}
 	t->pkts += sent;
 	t->drops += f - sent;
-	return true;
+	return rx_again(b, t, n);
 }
 
 /* ping: one burst out, wait until all of it is back. Returns false when idle. */
@@ -501,6 +611,24 @@ static bool ping_once(struct bench *b, struct qthread *t)
 	if (!t->waiting) {
 		uint16_t got = 0, sent = 0;
 
+		if (b->o.idle) {
+			t->wake_at = bench_now_ns() + 10000000ull;
+			return false;
+		}
+		if (b->o.rate > 0) {
+			/* One round trip every 1/rate s; a late one does not
+			 * make the next ones come sooner. */
+			uint64_t period = (uint64_t)(1e9 / b->rate_q);
+
+			now = bench_now_ns();
+			if (t->pace_base && now < t->pace_base) {
+				t->wake_at = t->pace_base;
+				return false;
+			}
+			t->pace_base = (t->pace_base && t->pace_base + period > now) ?
+					       t->pace_base + period :
+					       now + period;
+		}
 		t->seq++;
 		t->t0 = bench_now_ns();
 		(void)memif_buffer_alloc(b->conn, t->qid, t->txb, b->o.burst, &got,
@@ -540,8 +668,9 @@ static bool ping_once(struct bench *b, struct qthread *t)
 			bench_hist_add(t->hist, now - t->t0);
 			t->pkts++; /* round trips */
 			t->waiting = false;
+			return true;
 		}
-		return true;
+		return rx_again(b, t, n);
 	}
 	if ((++t->polls & 1023) == 0 || b->o.interrupt) {
 		now = bench_now_ns();
@@ -570,6 +699,8 @@ static void *qthread_main(void *arg)
 	if (err)
 		fprintf(stderr, "memif-bench: queue %u: cannot pin to CPU %d: %s\n", t->qid, t->cpu,
 			strerror(-err));
+	if (b->o.rate > 0 || b->o.idle || b->o.on_s > 0)
+		(void)prctl(PR_SET_TIMERSLACK, 1000UL); /* paced sleeps within 1 us */
 	while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
 		bool busy = false;
 
@@ -582,9 +713,10 @@ static void *qthread_main(void *arg)
 			nanosleep(&ts, NULL);
 			continue;
 		}
+		t->wake_at = 0;
 		switch (b->o.mode) {
 		case MODE_TX:
-			busy = tx_once(b, t);
+			busy = tx_step(b, t);
 			break;
 		case MODE_RX:
 			busy = rx_once(b, t);
@@ -598,7 +730,16 @@ static void *qthread_main(void *arg)
 		}
 		atomic_store_explicit(&t->inside, 0, memory_order_release);
 		publish(t);
-		if (!busy && b->o.interrupt && b->o.mode != MODE_TX) {
+		if (t->wake_at) {
+			/* Paced: sleep until the next frame is due (at most 100 ms,
+			 * to notice stop). */
+			uint64_t cap = bench_now_ns() + 100000000ull;
+			uint64_t w = t->wake_at < cap ? t->wake_at : cap;
+			struct timespec ts = { (time_t)(w / 1000000000u), (long)(w % 1000000000u) };
+
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+				;
+		} else if (!busy && b->o.interrupt && b->o.mode != MODE_TX) {
 			struct epoll_event ev;
 
 			/* Sleep until the peer kicks the queue's eventfd. */
@@ -713,9 +854,13 @@ static int on_connect(memif_conn_handle_t conn, void *ctx)
 		b->bsize = 2048;
 	for (i = 0; i < b->rxq_num; i++) {
 		bool irq = b->o.interrupt && needs_rx && i < b->nq;
+		memif_rx_mode_t m = irq ? MEMIF_RX_MODE_INTERRUPT : MEMIF_RX_MODE_POLLING;
 
-		err = memif_set_rx_mode(conn, irq ? MEMIF_RX_MODE_INTERRUPT : MEMIF_RX_MODE_POLLING,
-					(uint16_t)i);
+#ifdef MEMIF_HAVE_RX_MODE_ADAPTIVE
+		if (irq && b->o.rx_mode == RXM_ADAPTIVE)
+			m = MEMIF_RX_MODE_ADAPTIVE;
+#endif
+		err = memif_set_rx_mode(conn, m, (uint16_t)i);
 		if (err)
 			fprintf(stderr, "memif-bench: memif_set_rx_mode(%d): %s\n", i,
 				memif_strerror(err));
@@ -795,6 +940,23 @@ static int on_disconnect(memif_conn_handle_t conn, void *ctx)
 
 /* ---- options ------------------------------------------------------------- */
 
+#ifdef MEMIF_HAVE_RX_MODE_ADAPTIVE
+#define RXM_HELP \
+"  -m, --mode polling|interrupt|adaptive\n" \
+"                            receive mode (default polling). interrupt blocks in\n" \
+"                            epoll on the queue's eventfd and calls memif_rx_burst\n" \
+"                            until it returns SUCCESS (ring drained); adaptive\n" \
+"                            does the same with MEMIF_RX_MODE_ADAPTIVE (the\n" \
+"                            library masks the peer's interrupts while traffic\n" \
+"                            flows)\n"
+#else
+#define RXM_HELP \
+"  -m, --mode polling|interrupt\n" \
+"                            receive mode (default polling). interrupt blocks in\n" \
+"                            epoll on the queue's eventfd and calls memif_rx_burst\n" \
+"                            until it returns SUCCESS (ring drained)\n"
+#endif
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -810,8 +972,7 @@ static void usage(FILE *f)
 "  -q, --queues N            queues, one thread each (default 1)\n"
 "  -d, --duration SEC        measure for SEC seconds (default 5; 0 = until the\n"
 "                            peer leaves, for rx/echo)\n"
-"  -m, --mode polling|interrupt   rx mode (default polling); interrupt blocks in\n"
-"                            epoll on the queue's interrupt eventfd\n"
+RXM_HELP
 "  -c, --cpu N               pin everything to CPU N\n"
 "  -C, --cpus LIST           pin queue thread i to LIST[i %% len] (\"0,1\", \"2-5\");\n"
 "                            the control thread to LIST[0]\n"
@@ -824,11 +985,25 @@ static void usage(FILE *f)
 "                            (default 30)\n"
 "  -D, --delay SEC           tx/ping: wait SEC s after link up before sending\n"
 "  -n, --count N             ping: stop after N round trips\n"
+"      --rate PPS            tx: send PPS frames/s in all, a burst whenever --burst\n"
+"                            frames are due, sleeping with clock_nanosleep in\n"
+"                            between (-b 1: frame by frame); ping: PPS round\n"
+"                            trips/s (default: as fast as possible)\n"
+"      --idle                tx, ping: connect and send nothing; rx, echo: measure\n"
+"                            from link up and succeed without traffic (idle CPU)\n"
+"      --on-off ON,OFF       tx: send for ON s, pause OFF s, repeat\n"
 "  -Q, --quiet               no progress lines\n"
 "  -h, --help\n"
 "Prints a progress line every second and a final line\n"
-"  RESULT mode=.. role=.. size=.. burst=.. queues=.. pps=.. gbps=.. pkts=.. dur=..\n"
-"(ping adds p50_ns, p99_ns, p999_ns). Exit status 0 when traffic moved.\n");
+"  RESULT mode=.. role=.. size=.. burst=.. queues=.. rx_mode=.. pps=.. gbps=..\n"
+"         pkts=.. dur=.. cpu_pct=.. cpu_ns_pkt=.. thr_cpu_pct=..\n"
+"cpu_pct: the process's user+sys CPU time (getrusage) over the measured interval,\n"
+"in %% of one core; cpu_ns_pkt: that CPU time per frame (round trip for ping;\n"
+"- without traffic); thr_cpu_pct: each data thread's, comma-separated. rx and\n"
+"echo add masked_pct (share of 10 ms samples with the rx ring's MASK_INT set),\n"
+"to_masked/to_unmasked (switches seen) and resumes (traffic after a gap of at\n"
+"least 100 ms). ping adds p50_ns, p99_ns, p999_ns.\n"
+"Exit status 0 when traffic moved (--idle: when the link came up).\n");
 }
 
 static double parse_num(const char *s, const char *name, double lo, double hi)
@@ -864,6 +1039,9 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{ "delay", required_argument, NULL, 'D' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'Q' },
+		{ "rate", required_argument, NULL, 1000 },
+		{ "idle", no_argument, NULL, 1001 },
+		{ "on-off", required_argument, NULL, 1002 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -914,14 +1092,22 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			o->duration = parse_num(optarg, "duration", 0, 1e6);
 			break;
 		case 'm':
-			if (!strcmp(optarg, "interrupt"))
-				o->interrupt = true;
-			else if (!strcmp(optarg, "polling"))
-				o->interrupt = false;
-			else {
-				fprintf(stderr, "memif-bench: mode is polling or interrupt\n");
+			for (c = 0; c < 3; c++)
+				if (!strcmp(optarg, rxm_names[c]))
+					break;
+			if (c == 3) {
+				fprintf(stderr,
+					"memif-bench: mode is polling, interrupt or adaptive\n");
 				exit(2);
 			}
+#ifndef MEMIF_HAVE_RX_MODE_ADAPTIVE
+			if (c == RXM_ADAPTIVE) {
+				fprintf(stderr, "memif-bench: this libmemif has no adaptive mode\n");
+				exit(2);
+			}
+#endif
+			o->rx_mode = (enum rxm)c;
+			o->interrupt = c != RXM_POLLING;
 			break;
 		case 'c':
 			o->cpus[0] = (int)parse_num(optarg, "cpu", 0, CPU_SETSIZE - 1);
@@ -958,6 +1144,23 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'Q':
 			o->quiet = true;
 			break;
+		case 1000:
+			o->rate = parse_num(optarg, "rate", 1, 1e10);
+			break;
+		case 1001:
+			o->idle = true;
+			break;
+		case 1002: {
+			char *end;
+
+			o->on_s = strtod(optarg, &end);
+			if (end == optarg || *end != ',' || o->on_s <= 0) {
+				fprintf(stderr, "memif-bench: bad --on-off: %s (ON,OFF)\n", optarg);
+				exit(2);
+			}
+			o->off_s = parse_num(end + 1, "--on-off pause", 0.001, 1e6);
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -988,6 +1191,96 @@ struct totals {
 	uint64_t pkts, bytes, drops, lost;
 };
 
+/* CPU time at one moment: the process's (getrusage) and each data thread's. */
+struct cpu_snap {
+	bool taken;
+	uint64_t wall;
+	uint64_t proc;
+	uint64_t thr[MAX_QUEUES];
+	uint64_t pkts;
+};
+
+static uint64_t tv_ns(struct timeval tv)
+{
+	return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
+}
+
+static void cpu_take(const struct bench *b, struct cpu_snap *c, uint64_t pkts)
+{
+	struct rusage ru;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->taken = true;
+	c->wall = bench_now_ns();
+	c->pkts = pkts;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		c->proc = tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
+	for (i = 0; i < b->nq; i++) {
+		clockid_t cid;
+		struct timespec ts;
+
+		if (b->qt[i].started && pthread_getcpuclockid(b->qt[i].tid, &cid) == 0 &&
+		    clock_gettime(cid, &ts) == 0)
+			c->thr[i] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
+}
+
+/* " cpu_pct=.. cpu_ns_pkt=.. thr_cpu_pct=a,b,.." from two snapshots. */
+static void cpu_print(const struct bench *b, const struct cpu_snap *a, const struct cpu_snap *z)
+{
+	double wall = z->wall > a->wall ? (double)(z->wall - a->wall) : 0;
+	double cpu = z->proc > a->proc ? (double)(z->proc - a->proc) : 0;
+	uint64_t pkts = z->pkts - a->pkts;
+	int i;
+
+	if (!a->taken || !z->taken || wall <= 0) {
+		printf(" cpu_pct=- cpu_ns_pkt=- thr_cpu_pct=-");
+		return;
+	}
+	printf(" cpu_pct=%.2f", 100.0 * cpu / wall);
+	if (pkts)
+		printf(" cpu_ns_pkt=%.1f", cpu / (double)pkts);
+	else
+		printf(" cpu_ns_pkt=-");
+	printf(" thr_cpu_pct=");
+	for (i = 0; i < b->nq; i++)
+		printf("%s%.2f", i ? "," : "",
+		       z->thr[i] > a->thr[i] ? 100.0 * (double)(z->thr[i] - a->thr[i]) / wall : 0.0);
+}
+
+/*
+ * Receive queue 0's MASK_INT, sampled every tick while the link is up:
+ * polling keeps it set, interrupt clear, adaptive sets it while traffic
+ * flows and clears it when the ring stays empty.
+ */
+struct mask_stats {
+	uint64_t on, off;
+	uint32_t to_masked, to_unmasked;
+	int last; /* -1: no sample yet */
+};
+
+static void mask_sample(struct bench *b, struct mask_stats *m)
+{
+	static char buf[65536];
+	memif_details_t md;
+	int v;
+
+	if (memif_get_details(b->conn, &md, buf, sizeof(buf)) != MEMIF_ERR_SUCCESS ||
+	    md.rx_queues_num == 0)
+		return;
+	v = (md.rx_queues[0].flags & MEMIF_QUEUE_FLAG_POLLING) ? 1 : 0;
+	if (v)
+		m->on++;
+	else
+		m->off++;
+	if (m->last == 0 && v)
+		m->to_masked++;
+	else if (m->last == 1 && !v)
+		m->to_unmasked++;
+	m->last = v;
+}
+
 static void sum(const struct bench *b, struct totals *s)
 {
 	int i;
@@ -1012,6 +1305,9 @@ int main(int argc, char **argv)
 	memif_conn_args_t ca;
 	struct sigaction sact;
 	struct totals cur, last, snap, fin;
+	struct cpu_snap cpu0, cpu1;
+	struct mask_stats ms = { .last = -1 };
+	uint32_t resumes = 0;
 	uint64_t t0, now, next_progress, t_last_change = 0, t_snap = 0, t_end = 0;
 	uint64_t wait_ns, dur_ns, last_progress_pkts = 0, last_progress_bytes = 0, last_progress_t;
 	bool snapped = false, failed = false;
@@ -1019,6 +1315,9 @@ int main(int argc, char **argv)
 	int i, err, rc = 0;
 
 	parse_opts(o, argc, argv);
+	b->rate_q = o->rate / o->queues;
+	memset(&cpu0, 0, sizeof(cpu0));
+	memset(&cpu1, 0, sizeof(cpu1));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&sact, 0, sizeof(sact));
 	sact.sa_handler = on_signal;
@@ -1100,7 +1399,7 @@ int main(int argc, char **argv)
 	if (!o->quiet && !failed)
 		printf("memif-bench: %s as %s on %s, %u-byte frames, burst %u, %u queue(s), %s, %s\n",
 		       mode_names[o->mode], o->master ? "master" : "slave", o->socket, o->size,
-		       o->burst, o->queues, o->interrupt ? "interrupt" : "polling",
+		       o->burst, o->queues, rxm_names[o->rx_mode],
 		       o->zero_copy ? "zero-copy" : "copy");
 
 	t0 = bench_now_ns();
@@ -1112,7 +1411,8 @@ int main(int argc, char **argv)
 	memset(&snap, 0, sizeof(snap));
 	while (!failed) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(b->ctl_epfd, evs, 16, TICK_MS);
+		/* --idle measures the receiver at rest: tick less often there. */
+		int n = epoll_wait(b->ctl_epfd, evs, 16, o->idle ? 10 * TICK_MS : TICK_MS);
 
 		if (n < 0 && errno != EINTR)
 			die("memif-bench: epoll_wait");
@@ -1143,9 +1443,20 @@ int main(int argc, char **argv)
 		    now >= b->t_link + (uint64_t)(o->delay * 1e9))
 			set_up(b);
 		sum(b, &cur);
-		if (cur.pkts != last.pkts)
+		if (cur.pkts != last.pkts) {
+			/* Traffic again after a pause: the receiver woke up. */
+			if (t_last_change && now - t_last_change >= 100000000ull)
+				resumes++;
 			t_last_change = now;
+		}
 		last = cur;
+		if (b->link && (o->mode == MODE_RX || o->mode == MODE_ECHO))
+			mask_sample(b, &ms);
+		/* CPU from the start of the measured interval: link up (echo),
+		 * sending starts (tx, ping); rx takes it with its snapshot. */
+		if (!cpu0.taken && o->mode != MODE_RX &&
+		    (o->mode == MODE_ECHO ? b->link : atomic_load(&b->up)))
+			cpu_take(b, &cpu0, cur.pkts);
 
 		if (!last_progress_t && atomic_load(&b->up)) {
 			last_progress_t = now;
@@ -1175,7 +1486,8 @@ int main(int argc, char **argv)
 		}
 
 		if (o->mode == MODE_RX) {
-			uint64_t tf = atomic_load(&b->t_first);
+			/* --idle: no packet is expected; measure from link up. */
+			uint64_t tf = o->idle ? b->t_link : atomic_load(&b->t_first);
 
 			if (!tf) {
 				if (!b->went_down && now - b->t_link > wait_ns) {
@@ -1189,10 +1501,12 @@ int main(int argc, char **argv)
 					memset(&snap, 0, sizeof(snap));
 					t_snap = tf;
 					snapped = true;
+					cpu_take(b, &cpu0, cur.pkts);
 				} else if (now >= tf + (uint64_t)(o->warmup * 1e9)) {
 					snap = cur;
 					t_snap = now;
 					snapped = true;
+					cpu_take(b, &cpu0, cur.pkts);
 				}
 			} else if (dur_ns && now >= t_snap + dur_ns) {
 				t_end = now;
@@ -1229,6 +1543,9 @@ int main(int argc, char **argv)
 		sum(b, &fin);
 		t_end = bench_now_ns();
 	}
+	/* rx that ended with the peer: its traffic ended at t_last_change, and
+	 * the CPU since then was waiting for the peer to leave, counted too. */
+	cpu_take(b, &cpu1, fin.pkts);
 	atomic_store(&b->stop, 1);
 	for (i = 0; i < b->nq; i++)
 		if (b->qt[i].started)
@@ -1255,9 +1572,16 @@ int main(int argc, char **argv)
 		       "pps=%.0f gbps=%.3f pkts=%" PRIu64 " bytes=%" PRIu64 " drops=%" PRIu64
 		       " dur=%.3f end=%s",
 		       mode_names[o->mode], o->master ? "master" : "slave", o->size, o->burst,
-		       o->queues, o->interrupt ? "interrupt" : "polling",
+		       o->queues, rxm_names[o->rx_mode],
 		       o->zero_copy ? "zero" : "app", pps, gbps, pkts, bytes, fin.drops, dur,
 		       why[0] == 'p' ? "peer-left" : why);
+		if (o->rate > 0)
+			printf(" rate=%.0f", o->rate);
+		cpu_print(b, &cpu0, &cpu1);
+		if (o->mode == MODE_RX || o->mode == MODE_ECHO)
+			printf(" masked_pct=%.1f to_masked=%u to_unmasked=%u resumes=%u",
+			       ms.on + ms.off ? 100.0 * (double)ms.on / (double)(ms.on + ms.off) : 0.0,
+			       ms.to_masked, ms.to_unmasked, resumes);
 		if (o->mode == MODE_PING) {
 			struct bench_hist *h = xcalloc(1, sizeof(*h));
 
@@ -1266,9 +1590,9 @@ int main(int argc, char **argv)
 				bench_hist_merge(h, b->qt[i].hist);
 			printf(" lost=%" PRIu64, fin.lost);
 			bench_hist_print(stdout, h);
-			rc = h->count ? 0 : 1;
+			rc = h->count || (o->idle && b->ever_up) ? 0 : 1;
 			free(h);
-		} else if (o->mode == MODE_ECHO) {
+		} else if (o->mode == MODE_ECHO || o->idle) {
 			rc = b->ever_up ? 0 : 1;
 		} else {
 			rc = pkts ? 0 : 1;
