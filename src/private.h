@@ -213,6 +213,7 @@ struct memif__conn {
 	struct memif__qref *rx_ref, *tx_ref;      /* MEMIF__MAX_QUEUES each */
 	uint32_t gen;                             /* bumped at each link up, never 0 */
 	bool published;                           /* queues of gen were published */
+	uint16_t rx_pub_num, tx_pub_num;          /* queue counts last published */
 	bool unmap_later;                         /* release: app threads hold buffers */
 	struct memif__stale *stale;               /* mappings of earlier generations */
 	uint16_t stale_num;

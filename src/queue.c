@@ -128,8 +128,18 @@ static inline int queue_enter(memif_conn_handle_t h, uint16_t qid, bool rx, stru
 	/* Pairs with the store-release in memif__queues_publish: setup is visible. */
 	q = memif__load_acquire(&r->q);
 	if (unlikely(!q)) {
+		/* Published between our two loads? (link_up is set after publishing.) */
+		if (memif__load_acquire(&c->link_up))
+			q = memif__load_acquire(&r->q);
+	}
+	if (unlikely(!q)) {
+		bool beyond = qid >= memif__read_once(rx ? &c->rx_pub_num : &c->tx_pub_num);
+
 		queue_gone(r);
-		return memif__read_once(&c->link_up) ? MEMIF_ERR_QID : MEMIF_ERR_DISCONNECTED;
+		/* QID only for a queue the link does not have, not for one that
+		 * is being torn down or set up under us. */
+		return beyond && memif__read_once(&c->link_up) ? MEMIF_ERR_QID :
+								 MEMIF_ERR_DISCONNECTED;
 	}
 	if (unlikely(memif__read_once(&q->fault))) {
 		queue_gone(r);
@@ -1174,6 +1184,8 @@ void memif__queues_publish(struct memif__conn *c)
 	if (++c->gen == 0)
 		c->gen = 1; /* 0 means "holds nothing" */
 	c->published = true;
+	memif__write_once(&c->rx_pub_num, c->rxq_num);
+	memif__write_once(&c->tx_pub_num, c->txq_num);
 	for (i = 0; i < c->rxq_num; i++)
 		c->rxq[i].gen = c->gen;
 	for (i = 0; i < c->txq_num; i++)

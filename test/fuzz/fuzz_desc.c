@@ -103,6 +103,8 @@ static int ext_del(void *addr, uint32_t size, int fd, void *ctx)
 
 /* ---- callbacks ------------------------------------------------------------- */
 
+static void load_side(struct side *s);
+
 static int on_connect(memif_conn_handle_t conn, void *ctx)
 {
 	struct side *s = ctx;
@@ -113,6 +115,9 @@ static int on_connect(memif_conn_handle_t conn, void *ctx)
 	s->up = true;
 	s->n_connect++;
 	FZ_TRACE("%s: on_connect", s->name);
+	/* A link can come back during any pump (a fault fires the retry timer
+	 * at once), not only in pair_up: learn its regions and rings now. */
+	load_side(s);
 	return 0;
 }
 
@@ -310,15 +315,16 @@ static memif_buffer_t *bufs_new(size_t n)
 	return b;
 }
 
-/* Buffers handed out for ring `ring`: their slots must be in it. */
+/* Buffers handed out for one queue: they name it, and their slots are in its ring. */
 static void check_slots(struct side *s, const memif_buffer_t *b, uint16_t n, const uint8_t *ring,
 			const char *what)
 {
 	uint16_t i;
 
+	(void)ring;
 	for (i = 0; i < n; i++) {
-		FZ_CHECK(b[i].ring == (void *)ring, "%s %s: buffer %u of another ring", s->name,
-			 what, i);
+		FZ_CHECK(b[i].queue != NULL && b[i].queue == b[0].queue,
+			 "%s %s: buffer %u of another queue", s->name, what, i);
 		FZ_CHECK(b[i].desc_index < (1u << FD_LOG2), "%s %s: slot %u", s->name, what,
 			 b[i].desc_index);
 	}
@@ -343,8 +349,9 @@ static void op_rx(struct side *s, uint16_t qid, struct cursor *c)
 
 	FZ_TRACE("%s rx_burst(q%u, %u): %d, %u buffers", s->name, qid, count, rc, n);
 	FZ_CHECK(n <= count, "%s rx_burst: %u buffers for %u", s->name, n, count);
-	FZ_CHECK(rc == MEMIF_ERR_SUCCESS || n == 0, "%s rx_burst: %u buffers and error %d", s->name,
-		 n, rc);
+	/* NOBUF with buffers: more wait than `count` allowed. */
+	FZ_CHECK(rc == MEMIF_ERR_SUCCESS || rc == MEMIF_ERR_NOBUF || n == 0,
+		 "%s rx_burst: %u buffers and error %d", s->name, n, rc);
 	if (n) {
 		FZ_CHECK(s->up && qid < FD_QUEUES, "%s rx_burst: buffers while down", s->name);
 		check_slots(s, b, n, s->ring[1][qid], "rx_burst");
@@ -555,7 +562,8 @@ static void step(struct cursor *c)
 			s->conn, (take8(c) & 1) ? MEMIF_RX_MODE_POLLING : MEMIF_RX_MODE_INTERRUPT,
 			qid);
 
-		FZ_CHECK(rc != MEMIF_ERR_SUCCESS || (s->up && qid < FD_QUEUES),
+		/* Also while down, for the queues configured (kept for the next link). */
+		FZ_CHECK(rc != MEMIF_ERR_SUCCESS || qid < FD_QUEUES,
 			 "%s set_rx_mode on queue %u succeeded", s->name, qid);
 		break;
 	}
