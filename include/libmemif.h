@@ -18,10 +18,41 @@
  *   A socket and all its interfaces are driven from one thread, the control
  *   thread: every call except the data-path ones (buffer_alloc,
  *   buffer_enq_tx, tx_burst, rx_burst, refill_queue, buffer_requeue,
- *   set_next_free_buffer, get_queue_stats) belongs to it.
+ *   set_next_free_buffer) belongs to it. get_queue_stats and
+ *   cancel_poll_event may be called from any thread.
  *   Each queue may be used by one thread at a time; different queues of the
  *   same interface from different threads at once. buffer_requeue uses the
  *   queues of both its buffers.
+ *
+ * Disconnects
+ *   Data-path threads need not be stopped when a link goes down, whatever
+ *   the cause (the peer left, died or broke the protocol, on the control
+ *   channel or on a ring), nor while it is set up again (timer retries,
+ *   memif_request_connection). A data-path call that races the disconnect
+ *   returns DISCONNECTED, and so does every call until the next link is up
+ *   (its queues appear just before on_connect runs; QID for a queue the
+ *   new link lacks). The library never touches memory, mappings or fds it is
+ *   releasing: after on_disconnect returns, teardown waits for calls still
+ *   inside a queue before it frees, unmaps or closes anything.
+ *
+ *   Buffers taken before the disconnect are invalid: do not send, refill or
+ *   requeue them. Their memory stays mapped until the thread's next call on
+ *   that queue, so a packet being read or written when the link drops does
+ *   not fault. A queue's eventfd is closed at the disconnect, and an epoll
+ *   drops a closed fd without a word: a thread asleep on it is never woken
+ *   by it. Let such a thread wait on an eventfd of your own as well and
+ *   write that one from on_disconnect and on_connect (see Interrupts).
+ *
+ *   When the peer breaks the protocol on a ring, the data-path call that
+ *   finds it returns DISCONNECTED at once (and every later one on that
+ *   queue) and fires the socket's timer, so the control thread tears the
+ *   link down (DISCONNECT to the peer, on_disconnect) within one turn of
+ *   its loop; memif_get_details().error then says what the peer did.
+ *
+ *   memif_delete and memif_delete_socket are different: stop and join the
+ *   interface's data-path threads before calling them (also before a
+ *   memif_delete from inside a callback). A data-path call on a deleted
+ *   handle is undefined behaviour, like a use after free().
  *
  * Interrupts
  *   The peer signals a receive queue's eventfd when it publishes packets
@@ -33,12 +64,18 @@
  *   on_control_fd_update, or in its own epoll) and runs on_interrupt;
  *   without on_interrupt nobody watches them: the app gets each one with
  *   memif_get_queue_efd and waits on it itself, or polls.
- *   A thread that waits on a queue's eventfd must be its only watcher: in
- *   self-poll mode memif_get_queue_efd takes the fd out of the library's
- *   epoll (until the next connect); with on_control_fd_update, take it out
- *   of your own loop. To wake such a thread for reasons of your own (stop,
- *   new work), give it an eventfd of your own to wait on as well: the
- *   queue's eventfd is the peer's signal and memif_rx_burst clears it.
+ *   A thread that waits on a queue's eventfd should be its only watcher:
+ *   create the interface without on_interrupt (then nobody else watches
+ *   it), or, with on_control_fd_update, take the fd out of your own loop.
+ *   In self-poll mode with on_interrupt the library keeps watching it, so
+ *   on_interrupt runs on the control thread while packets wait: it must
+ *   then only wake the thread, never touch the queue. To wake such a
+ *   thread for reasons of your own (stop, a disconnect, new work), give it
+ *   an eventfd of your own to wait on as well: the queue's eventfd is the
+ *   peer's signal, memif_rx_burst clears it, and the library closes it at
+ *   each disconnect. In adaptive mode (MEMIF_RX_MODE_ADAPTIVE) do not read
+ *   the queue's eventfd yourself: only memif_rx_burst may clear it, or the
+ *   thread can sleep with packets waiting and the peer told not to signal.
  *
  * Callbacks
  *   on_control_fd_update runs inside memif_create_socket, memif_delete_socket,
@@ -166,9 +203,10 @@ typedef int(memif_control_fd_update_t)(memif_fd_event_t fde, void *private_ctx);
 typedef int(memif_connection_update_t)(memif_conn_handle_t conn, void *private_ctx);
 
 /*
- * Packets wait on receive queue `qid` (interrupt mode). Called again while
- * they wait (level-triggered): take them with memif_rx_burst, whose SUCCESS
- * says the ring is empty.
+ * Packets wait on receive queue `qid` (interrupt or adaptive mode; never
+ * called for a queue in polling mode). Called again while they wait
+ * (level-triggered): take them with memif_rx_burst, whose SUCCESS says the
+ * ring is empty.
  */
 typedef int(memif_on_interrupt_t)(memif_conn_handle_t conn, void *private_ctx, uint16_t qid);
 
@@ -212,8 +250,13 @@ typedef enum {
 	 * arriving the library masks the peer's interrupts (MASK_INT) and
 	 * keeps the queue's interrupt pending, so the app is called again at
 	 * once instead of sleeping; once the ring stayed empty for
-	 * MEMIF_ADAPTIVE_IDLE_US it unmasks, looks at the ring once more, and
-	 * lets the app sleep until the peer signals again.
+	 * MEMIF_ADAPTIVE_IDLE_US it clears the interrupt, unmasks, looks at
+	 * the ring once more (a packet published while masked came without a
+	 * signal), and lets the app sleep until the peer signals again. Cost:
+	 * the app's loop spins for up to MEMIF_ADAPTIVE_IDLE_US after the last
+	 * packet. Rule: never read (clear) the queue's eventfd yourself, leave
+	 * that to memif_rx_burst; otherwise a thread can sleep while the peer
+	 * is masked and packets wait.
 	 */
 	MEMIF_RX_MODE_ADAPTIVE,
 } memif_rx_mode_t;
@@ -304,6 +347,11 @@ typedef struct memif_desc_details {
 	uint32_t metadata;
 } memif_desc_details_t;
 
+/* C++ has flexible array members only as an extension: keep -pedantic quiet. */
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
 typedef struct memif_ring_details {
 	uint16_t head;
 	uint16_t tail;
@@ -312,6 +360,9 @@ typedef struct memif_ring_details {
 	uint16_t ndesc;
 	memif_desc_details_t descs[];
 } memif_ring_details_t;
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 /* Extension: per-queue counters, see memif_get_queue_stats. */
 typedef struct memif_queue_stats {
@@ -406,8 +457,9 @@ int memif_set_socket_file_perms(memif_socket_handle_t sock, mode_t mode, uid_t u
  * such slaves can then never connect.
  * sock:    in, the socket.
  * require: in, nonzero: strict mode; 0: the default.
- * Applies from the next ADD_REGION on (links already up keep their regions);
- * a slave socket ignores it. Returns SUCCESS, or INVAL_ARG for a bad handle.
+ * Applies to the socket's master interfaces (its slaves create their own
+ * regions), from the next ADD_REGION on (links already up keep their
+ * regions). Returns SUCCESS, or INVAL_ARG for a bad handle.
  * Calls no callback. Control thread only.
  */
 int memif_set_socket_require_sealed(memif_socket_handle_t sock, uint8_t require);
@@ -436,10 +488,13 @@ int memif_set_socket_buffer_laps(memif_socket_handle_t sock, uint8_t laps);
 /*
  * Create an interface.
  * conn:          out, the new handle.
- * args:          in, copied; see memif_conn_args_t.
+ * args:          in, copied; see memif_conn_args_t. Out, as upstream: the
+ *                defaults taken for zero fields (ring counts, buffer_size,
+ *                log2_ring_size) are written back.
  * on_connect:    link up; may be NULL.
  * on_disconnect: link down (only after a link up); may be NULL.
- * on_interrupt:  packets wait on a receive queue in interrupt mode; may be NULL.
+ * on_interrupt:  packets wait on a receive queue in interrupt or adaptive
+ *                mode; may be NULL.
  * private_ctx:   given back to those callbacks.
  * A master starts listening (or joins its socket's listener); a slave tries
  * to connect at once and then on every timer tick until connected. Masters
@@ -457,9 +512,14 @@ int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
  * Disconnect (DISCONNECT sent to the peer), release every fd, mapping and
  * allocation of the interface, and set *conn to NULL. Calls on_disconnect
  * if the link was up. Called from inside one of the interface's own
- * callbacks, the interface is released when that callback's handler
- * returns (its handle is invalid at once either way). Deleting a socket's
- * last master closes the listener it opened.
+ * callbacks (on_connect, on_disconnect, on_interrupt; app-loop or
+ * self-poll mode), the delete is deferred: on_disconnect is not called,
+ * and the interface is released once the library has finished handling
+ * the fd event that ran the callback; later events of the same epoll
+ * batch are ignored. Its handle is invalid at once either way. Stop and
+ * join the threads that use the interface's data path before this call: a
+ * data-path call on a deleted handle is undefined (see Threads at the
+ * top). Deleting a socket's last master closes the listener it opened.
  * Returns SUCCESS, NOCONN when *conn is NULL, INVAL_ARG for conn NULL or a
  * bad handle.
  */
@@ -520,22 +580,24 @@ int memif_get_rx_ring_details(memif_conn_handle_t conn, memif_ring_details_t *rd
  * The interrupt eventfd of receive queue `qid`, in *fd (-1 on error), for
  * an app that waits on it itself (see "Interrupts" at the top): readable
  * while packets wait, until memif_rx_burst empties the ring. The library
- * still owns it: do not close it. Each connect makes a new one: ask again
- * in on_connect. In self-poll mode the library stops watching it from this
- * call until the next connect, so on_interrupt no longer runs for the queue
- * and the app's thread gets every wake-up. Calls no callback.
+ * still owns it: do not close it. It is closed at the disconnect (a thread
+ * asleep on it is not woken: wake it with an eventfd of your own) and each
+ * connect makes a new one: ask again in on_connect. This call does not
+ * change who else watches it (see "Interrupts"). Calls no callback.
  * Returns SUCCESS, NOCONN for a NULL handle, INVAL_ARG, DISCONNECTED (not
  * connected), QID.
  */
 int memif_get_queue_efd(memif_conn_handle_t conn, uint16_t qid, int *fd);
 
 /*
- * Interrupt or polling mode for receive queue `qid`. Polling sets the
- * ring's MASK_INT flag so the peer stops signalling, and on_interrupt does
- * not run for the queue. Also while the link is down (upstream: QID): the
- * mode is then recorded for qid below the configured receive ring count
- * (num_m2s_rings on a slave, num_s2m_rings on a master) and applied at
- * connect, so a queue made polling before connect never gets an interrupt.
+ * Interrupt, polling or adaptive mode (see memif_rx_mode_t) for receive
+ * queue `qid`. Polling sets the ring's MASK_INT flag so the peer stops
+ * signalling, and on_interrupt never runs for the queue (a signal already
+ * on its way is cleared by the library). Also while the link is down
+ * (upstream: QID): the mode is then recorded for qid below the configured
+ * receive ring count (num_m2s_rings on a slave, num_s2m_rings on a master)
+ * and applied at connect, so a queue made polling before connect never
+ * gets an interrupt.
  * The mode is kept across reconnects. Returns SUCCESS, NOCONN for a NULL
  * handle, INVAL_ARG, QID.
  */
@@ -543,8 +605,11 @@ int memif_set_rx_mode(memif_conn_handle_t conn, memif_rx_mode_t rx_mode, uint16_
 
 /*
  * Extension: counters of a queue (is_rx nonzero: receive queue). They
- * survive reconnects and reset only with memif_delete. Data-path thread safe
- * for its own queue.
+ * survive reconnects and reset only with memif_delete. Any thread may read
+ * them, also while the queue's thread updates them (each counter is read
+ * whole; the three are not one snapshot). Returns SUCCESS, INVAL_ARG (bad
+ * handle or NULL stats), QID (qid at or above the connected queue count,
+ * or the configured one while down).
  */
 int memif_get_queue_stats(memif_conn_handle_t conn, uint16_t qid, uint8_t is_rx,
 			  memif_queue_stats_t *stats);
@@ -627,7 +692,8 @@ int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
  * Interrupts are level-triggered: in interrupt mode the queue's interrupt
  * (its eventfd, and so on_interrupt) stays pending until a call leaves the
  * ring empty, so an app that takes part of a burst per on_interrupt is
- * called again for the rest.
+ * called again for the rest. In adaptive mode it also stays pending while
+ * packets flow (see MEMIF_RX_MODE_ADAPTIVE).
  */
 int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs, uint16_t count,
 		   uint16_t *rx);

@@ -120,7 +120,9 @@ typedef struct __attribute__((packed)) memif_msg_disconnect {
 /* One control message: always exactly MEMIF_MSG_SIZE bytes on the wire. */
 typedef struct __attribute__((packed)) memif_msg {
 	uint16_t type; /* memif_msg_type_t */
-	union __attribute__((packed)) {
+	/* __extension__: anonymous unions are C11, and pedantic C99 builds of
+	 * programs that include libmemif.h must not fail on them. */
+	__extension__ union __attribute__((packed)) {
 		memif_msg_hello_t hello;
 		memif_msg_init_t init;
 		memif_msg_add_region_t add_region;
@@ -151,6 +153,10 @@ typedef struct memif_desc {
  * field is naturally aligned, so the struct is not packed: the index fields
  * are accessed atomically and must be known aligned.
  */
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic" /* flexible array member, below */
+#endif
 typedef struct memif_ring {
 	uint32_t cookie;
 	uint16_t flags;
@@ -160,11 +166,17 @@ typedef struct memif_ring {
 	uint8_t pad_tail[MEMIF_CACHELINE_SIZE - 2];
 	memif_desc_t desc[];
 } memif_ring_t;
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
-#if !defined(__cplusplus)
+/* The layout checks, where the language has static assertions (C11, C++11). */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define MEMIF_WIRE_ASSERT_(c, m) static_assert(c, m)
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 #define MEMIF_WIRE_ASSERT_(c, m) _Static_assert(c, m)
 #else
-#define MEMIF_WIRE_ASSERT_(c, m) static_assert(c, m)
+#define MEMIF_WIRE_ASSERT_(c, m) extern int memif_wire_assert_unused_
 #endif
 
 MEMIF_WIRE_ASSERT_(sizeof(memif_msg_t) == MEMIF_MSG_SIZE, "message size");

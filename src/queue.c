@@ -499,24 +499,29 @@ static inline int tx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_
 	 * buffer found midway leaves nothing published and nothing broken.
 	 * Loop invariants live in locals: the compiler cannot prove that the
 	 * descriptor stores do not alias the queue. */
+	/* A slave's app may have moved `data` forward inside its buffer (as
+	 * upstream allows: headroom it skipped): the descriptor starts there. */
 	if (!q->is_master && !q->ext_tx && !q->owned) {
 		const uint16_t pub = q->pub, mask = q->mask, bmask = q->buf_mask;
 		const uint16_t breg = q->buf_region;
 		const uint32_t bbase = q->buf_base, bsize = q->buffer_size;
+		const uint8_t *base = region_ptr(q, breg, bbase);
 
 		for (i = 0; i < n; i++) {
 			const memif_buffer_t *b = &bufs[i];
 			uint16_t idx = (uint16_t)(pub + i), slot = idx & mask;
 			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT :
 									    0;
+			uint32_t off = (uint32_t)(idx & bmask) * bsize;
+			uintptr_t skip = (uintptr_t)b->data - (uintptr_t)(base + off);
 
-			if (unlikely(b->desc_index != slot || b->queue != q || b->len > bsize))
+			if (unlikely(b->desc_index != slot || b->queue != q || skip > bsize ||
+				     b->len > bsize - skip))
 				goto inval;
-			ring->desc[slot] =
-				(memif_desc_t){ .flags = fl,
-						.region = breg,
-						.length = b->len,
-						.offset = bbase + (uint32_t)(idx & bmask) * bsize };
+			ring->desc[slot] = (memif_desc_t){ .flags = fl,
+							   .region = breg,
+							   .length = b->len,
+							   .offset = bbase + off + (uint32_t)skip };
 			bytes += b->len;
 			pkts += !fl;
 		}
@@ -532,12 +537,17 @@ static inline int tx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_
 			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT :
 									    0;
 
+			uintptr_t skip = 0;
+
+			if (!master) /* a master never moves the slave's buffers */
+				skip = (uintptr_t)b->data -
+				       (uintptr_t)region_ptr(q, slots[slot].region, slots[slot].offset);
 			if (unlikely(b->desc_index != slot || b->queue != q ||
-				     b->len > slots[slot].cap))
+				     skip > slots[slot].cap || b->len > slots[slot].cap - skip))
 				goto inval;
-			if (!master) { /* a master never moves the slave's buffers */
+			if (!master) {
 				d->region = slots[slot].region;
-				d->offset = slots[slot].offset;
+				d->offset = slots[slot].offset + (uint32_t)skip;
 			}
 			d->length = b->len;
 			d->flags = fl;

@@ -303,6 +303,42 @@ START_TEST(test_buffer_laps)
 }
 END_TEST
 
+/* A slave that moves `data` forward in its buffer sends from there (as upstream). */
+START_TEST(test_slave_moved_data)
+{
+	struct t_pair p;
+	memif_buffer_t b[4];
+	uint16_t n = 0, tx = 0, rx = 0;
+
+	t_pair_init(&p, "moved");
+	t_pair_connect(&p, UP_MS);
+	ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, b, 1, &n, 128), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_eq(n, 1);
+	b[0].data = (uint8_t *)b[0].data + 40;
+	b[0].len = 88;
+	memset(b[0].data, 0x5a, 88);
+	ck_assert_int_eq(memif_tx_burst(p.s.conn, 0, b, 1, &tx), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_eq(tx, 1);
+	T_LOOP_UNTIL(&p.loop, memif_rx_burst(p.m.conn, 0, b, 4, &rx) == MEMIF_ERR_SUCCESS && rx > 0,
+		     1000);
+	ck_assert_uint_eq(rx, 1);
+	ck_assert_uint_eq(b[0].len, 88);
+	for (int i = 0; i < 88; i++)
+		ck_assert_uint_eq(((uint8_t *)b[0].data)[i], 0x5a);
+	ck_assert_int_eq(memif_refill_queue(p.m.conn, 0, rx, 0), MEMIF_ERR_SUCCESS);
+
+	/* Past its buffer, or before it: refused, nothing sent. */
+	ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, b, 1, &n, 128), MEMIF_ERR_SUCCESS);
+	b[0].data = (uint8_t *)b[0].data + 2000;
+	b[0].len = 100;
+	ck_assert_int_eq(memif_tx_burst(p.s.conn, 0, b, 1, &tx), MEMIF_ERR_INVAL_ARG);
+	ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, b, 1, &n, 128), MEMIF_ERR_SUCCESS);
+	b[0].data = (uint8_t *)b[0].data - 1;
+	ck_assert_int_eq(memif_tx_burst(p.s.conn, 0, b, 1, &tx), MEMIF_ERR_INVAL_ARG);
+	t_pair_close(&p);
+}
+END_TEST
+
 START_TEST(test_several_regions)
 {
 	struct t_pair p;
@@ -1054,6 +1090,7 @@ static Suite *datapath_suite(void)
 	tcase_add_test(tc, test_max_ring);
 	tcase_add_test(tc, test_several_regions);
 	tcase_add_test(tc, test_buffer_laps);
+	tcase_add_test(tc, test_slave_moved_data);
 	suite_add_tcase(s, tc);
 
 	tc = t_tcase("queues", 30);
