@@ -500,14 +500,20 @@ MEMIF_EXPORT int memif_get_queue_efd(memif_conn_handle_t conn, uint16_t qid, int
 	return MEMIF_ERR_SUCCESS;
 }
 
-/* Queues of one direction: as connected, or as configured while down. */
-static unsigned stats_queues(const struct memif__conn *c, bool rx)
+/* Queues of one direction as configured (the slave's counts may be clamped). */
+static unsigned stats_queues_configured(const struct memif__conn *c, bool rx)
 {
 	bool s2m = rx == (c->args.is_master != 0);
 
+	return s2m ? c->args.num_s2m_rings : c->args.num_m2s_rings;
+}
+
+/* Queues of one direction: as connected, or as configured while down. */
+static unsigned stats_queues(const struct memif__conn *c, bool rx)
+{
 	if (c->link_up)
 		return rx ? c->rxq_num : c->txq_num;
-	return s2m ? c->args.num_s2m_rings : c->args.num_m2s_rings;
+	return stats_queues_configured(c, rx);
 }
 
 MEMIF_EXPORT int memif_set_rx_mode(memif_conn_handle_t conn, memif_rx_mode_t rx_mode, uint16_t qid)
@@ -537,7 +543,10 @@ MEMIF_EXPORT int memif_get_queue_stats(memif_conn_handle_t conn, uint16_t qid, u
 
 	if (!c || !stats)
 		return MEMIF_ERR_INVAL_ARG;
-	if (qid >= stats_queues(c, is_rx))
+	/* Any thread: only what a connect cannot change under us is read here
+	 * (the configured counts, the last published ones, atomically). */
+	if (qid >= MEMIF_MAX(stats_queues_configured(c, is_rx),
+			     memif__read_once(is_rx ? &c->rx_pub_num : &c->tx_pub_num)))
 		return MEMIF_ERR_QID;
 	st = is_rx ? &c->rx_ref[qid].st : &c->tx_ref[qid].st;
 	/* Relaxed loads: the queue's own thread may be updating them. */

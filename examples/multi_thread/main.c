@@ -12,9 +12,14 @@
  *                  In interrupt mode each worker waits on its own receive
  *                  queue's eventfd (memif_get_queue_efd), which the main loop
  *                  stops watching (ex_loop_memif_fd_detach).
- *   on_disconnect  stop every worker and join it *before returning*: once
- *                  the callback returns the library unmaps the rings, so no
- *                  worker may still be touching them.
+ *   on_disconnect  stop every worker and join it, to sum up its counters and
+ *                  start a fresh set at the next connect. The library does
+ *                  not require this: a worker that kept running would get
+ *                  MEMIF_ERR_DISCONNECTED from its calls until the next
+ *                  link. It must be woken through wake_fd either way, since
+ *                  the library closes the queue's eventfd at the disconnect.
+ *   memif_delete   comes only after every worker is joined: a data-path call
+ *                  on a deleted interface is undefined.
  *
  * Workers echo what they receive (MACs swapped in ethernet mode), or, with
  * --generate N, send N numbered frames per queue, keep at most --window of
@@ -210,7 +215,9 @@ static void serve_queue(struct worker *w)
 
 	for (;;) {
 		uint16_t rx = 0, pos = 0;
-		memif_rx_burst(mt->conn, w->qid, w->bufs, EX_BURST, &rx);
+		/* NOBUF: more waits, call again; SUCCESS: the ring is drained
+		 * (and the queue's eventfd cleared by the library). */
+		int err = memif_rx_burst(mt->conn, w->qid, w->bufs, EX_BURST, &rx);
 		if (rx == 0)
 			return;
 		if (!mt->generate)
@@ -236,7 +243,7 @@ static void serve_queue(struct worker *w)
 			w->tx_drops += w->txb.no_buf + w->txb.errors;
 		}
 		memif_refill_queue(mt->conn, w->qid, rx, 0);
-		if (rx < EX_BURST)
+		if (err != MEMIF_ERR_NOBUF)
 			return;
 	}
 }
@@ -299,8 +306,11 @@ static void *worker_main(void *arg)
 		int n = epoll_wait(ep_fd, evs, 2, timeout);
 		for (int i = 0; i < n; i++) {
 			uint64_t v;
-			/* Drain the eventfd: it is level-triggered in epoll. */
-			if (read(evs[i].data.fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			/* Only our own wake_fd is read here: the queue's eventfd
+			 * is the library's to clear (memif_rx_burst does, once the
+			 * ring is drained), or a wake-up could be lost. */
+			if (evs[i].data.fd == w->wake_fd &&
+			    read(evs[i].data.fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				perror("worker: eventfd");
 		}
 		serve_queue(w);
@@ -427,7 +437,8 @@ static int on_disconnect(memif_conn_handle_t conn, void *private_ctx)
 {
 	struct mt *mt = private_ctx;
 	(void)conn;
-	/* Workers touch the rings: they must be gone before we return. */
+	/* Not required by the library (workers may run on and get
+	 * MEMIF_ERR_DISCONNECTED); this program restarts them per connection. */
 	stop_workers(mt);
 	mt->connected = false;
 	printf("disconnected\n");
