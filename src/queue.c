@@ -513,15 +513,20 @@ static inline int tx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_
 			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT :
 									    0;
 			uint32_t off = (uint32_t)(idx & bmask) * bsize;
-			uintptr_t skip = (uintptr_t)b->data - (uintptr_t)(base + off);
 
-			if (unlikely(b->desc_index != slot || b->queue != q || skip > bsize ||
-				     b->len > bsize - skip))
+			if (unlikely(b->desc_index != slot || b->queue != q || b->len > bsize))
 				goto inval;
+			if (unlikely((const uint8_t *)b->data != base + off)) {
+				uintptr_t skip = (uintptr_t)b->data - (uintptr_t)(base + off);
+
+				if (skip > bsize - b->len)
+					goto inval;
+				off += (uint32_t)skip;
+			}
 			ring->desc[slot] = (memif_desc_t){ .flags = fl,
 							   .region = breg,
 							   .length = b->len,
-							   .offset = bbase + off + (uint32_t)skip };
+							   .offset = bbase + off };
 			bytes += b->len;
 			pkts += !fl;
 		}
