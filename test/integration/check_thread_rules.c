@@ -215,6 +215,7 @@ struct burster {
 	struct t_txq tq;
 	struct t_rxq rq;
 	atomic_bool done;
+	atomic_uint reads; /* stats reads by the control thread so far */
 };
 
 static void *burster_main(void *arg)
@@ -222,10 +223,22 @@ static void *burster_main(void *arg)
 	struct burster *b = arg;
 	int64_t dl = t_deadline(60000);
 
+	bool waited = false;
+
 	while ((b->tq.packets < STAT_FRAMES || b->rq.packets < STAT_FRAMES) && t_now_ms() < dl &&
 	       b->tq.last_err == 0 && b->rq.last_err == 0) {
 		uint32_t sent = 0;
 
+		/* Halfway, let the reader catch up: some of its reads must fall
+		 * in the middle of the burst, however threads are scheduled
+		 * (valgrind runs one at a time). */
+		if (!waited && b->tq.packets >= STAT_FRAMES / 2) {
+			unsigned want = atomic_load(&b->reads) + 20;
+
+			while (atomic_load(&b->reads) < want && t_now_ms() < dl)
+				sched_yield();
+			waited = true;
+		}
 		if (b->tq.packets < STAT_FRAMES)
 			sent = t_tx_frames(b->tx_conn, 0, &b->tq,
 					   STAT_FRAMES - (uint32_t)b->tq.packets, 100, 32);
@@ -269,6 +282,7 @@ START_TEST(test_stats_while_bursting)
 		ptx = tx;
 		prx = rx;
 		reads++;
+		atomic_store(&b->reads, (unsigned)reads);
 		if ((reads & 63) == 0)
 			t_loop_run_once(&p.loop, 0);
 	}
