@@ -137,9 +137,9 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$quick" = 1 ]; then
-	reps=1; secs=2; warm=0.5; sizes="64"; queues="1 2"; lat_secs=1; lat_reps=1
+	reps=1; secs=2; warm=0.5; sizes="64"; queues="1"; lat_secs=1; lat_reps=1
 	mix_reps=1; scale_reps=1; retries=0; quiet_max=0
-	rxm_reps=1; zc_sizes="64"; zc_reps=1; if_counts="1 64"; if_reps=1
+	rxm_reps=1; zc_sizes="64"; zc_reps=1; if_counts="1"; if_reps=1
 fi
 [ -n "$out" ] || out="$root/docs/performance.md"
 
