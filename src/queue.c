@@ -611,14 +611,19 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
  * (the eventfd stays set) or its packets are visible to the second look,
  * and then we set the eventfd again ourselves so the level is not lost.
  */
+/* Did the peer publish more than the `left` buffers still waiting? */
+static bool ring_grew(const struct memif__queue *q, uint16_t left)
+{
+	/* Pairs with the peer's store-release of its index before its kick. */
+	uint16_t idx = memif__load_acquire(q->is_master ? &q->ring->head : &q->ring->tail);
+
+	return memif__ring_count(idx, q->next) > left;
+}
+
 static void rx_irq_clear(struct memif__queue *q, uint16_t left)
 {
-	uint16_t idx;
-
 	memif__irq_drain(q->int_fd);
-	/* Pairs with the peer's store-release of its index before its kick. */
-	idx = memif__load_acquire(q->is_master ? &q->ring->head : &q->ring->tail);
-	if (memif__ring_count(idx, q->next) > left)
+	if (ring_grew(q, left))
 		memif__irq_kick(q->int_fd);
 }
 
@@ -671,16 +676,13 @@ static int rx_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, bool m
  */
 bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns)
 {
-	uint16_t idx;
-
 	memif__irq_drain(q->int_fd);
 	set_mask(q, false);
 	q->masked = false;
 	/* Store (flags) then load (index) of different words; pairs with the
 	 * fence the sender issues between publishing and reading flags. */
 	memif__fence();
-	idx = memif__load_acquire(q->is_master ? &q->ring->head : &q->ring->tail);
-	if (memif__ring_count(idx, q->next) <= left)
+	if (!ring_grew(q, left))
 		return false;
 	set_mask(q, true);
 	q->masked = true;
