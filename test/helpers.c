@@ -963,3 +963,21 @@ void t_pair_close(struct t_pair *p)
 	t_ep_free(&p->s);
 	t_loop_fini(&p->loop);
 }
+
+/* memif_get_region_sealed says `want` for every region of a connected interface. */
+void t_assert_regions_sealed(memif_conn_handle_t c, uint8_t want)
+{
+	memif_details_t md;
+	char dbuf[8192];
+	uint8_t sealed;
+
+	ck_assert_int_eq(t_details(c, &md, dbuf, sizeof(dbuf)), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_gt(md.regions_num, 0);
+	for (uint16_t i = 0; i < md.regions_num; i++) {
+		sealed = 0xff;
+		ck_assert_int_eq(memif_get_region_sealed(c, i, &sealed), MEMIF_ERR_SUCCESS);
+		ck_assert_msg(sealed == want, "region %u: sealed %u, expected %u", i, sealed, want);
+	}
+	ck_assert_int_eq(memif_get_region_sealed(c, md.regions_num, &sealed), MEMIF_ERR_INVAL_ARG);
+	ck_assert_int_eq(memif_get_region_sealed(c, UINT16_MAX, &sealed), MEMIF_ERR_INVAL_ARG);
+}

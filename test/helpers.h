@@ -254,6 +254,10 @@ memif_ring_details_t *t_ring_details_new(uint16_t ndesc);
 /* Details of an interface into a caller buffer; returns memif_get_details' code. */
 int t_details(memif_conn_handle_t conn, memif_details_t *md, char *buf, size_t len);
 
+/* memif_get_region_sealed gives `want` for every region of connected `conn`
+ * (and INVAL_ARG past the last one). */
+void t_assert_regions_sealed(memif_conn_handle_t conn, uint8_t want);
+
 /* Case-insensitive substring test; false for NULL haystack. */
 bool t_contains_ci(const void *haystack, const char *needle);
 

@@ -144,23 +144,6 @@ static void assert_our_error(struct env *e, const char *word)
 			      err, word);
 }
 
-/* memif_get_region_sealed says `want` for every region of a connected interface. */
-static void assert_regions_sealed(memif_conn_handle_t c, uint8_t want)
-{
-	memif_details_t md;
-	char dbuf[8192];
-	uint8_t sealed;
-
-	ck_assert_int_eq(t_details(c, &md, dbuf, sizeof(dbuf)), MEMIF_ERR_SUCCESS);
-	ck_assert_uint_gt(md.regions_num, 0);
-	for (uint16_t i = 0; i < md.regions_num; i++) {
-		sealed = 0xff;
-		ck_assert_int_eq(memif_get_region_sealed(c, i, &sealed), MEMIF_ERR_SUCCESS);
-		ck_assert_msg(sealed == want, "region %u: sealed %u, expected %u", i, sealed, want);
-	}
-	ck_assert_int_eq(memif_get_region_sealed(c, md.regions_num, &sealed), MEMIF_ERR_INVAL_ARG);
-}
-
 /* Every fd of the attack is gone: back to the baseline of env_start. */
 static void assert_no_leak(struct env *e)
 {
@@ -199,8 +182,8 @@ static void good_peer_run(struct env *e, int ms)
 		      e->ours.up, e->good.up);
 	ck_assert_int_eq(e->ours.n_connect, n_conn + 1);
 	/* A libmemif slave's memfds are sealed, by it and so for its master too. */
-	assert_regions_sealed(e->ours.conn, 1);
-	assert_regions_sealed(e->good.conn, 1);
+	t_assert_regions_sealed(e->ours.conn, 1);
+	t_assert_regions_sealed(e->good.conn, 1);
 
 	/* The data path works, from the good peer to us. */
 	t_rxq_reset_partial(rq);
@@ -1002,7 +985,7 @@ START_TEST(test_master_region_shrunk)
 		}
 		RUN_UNTIL(&e, e.ours.up, WAIT_MS);
 		ck_assert(e.ours.up);
-		assert_regions_sealed(e.ours.conn, 1);
+		t_assert_regions_sealed(e.ours.conn, 1);
 		/* Reads the ring in the region the slave tried to shrink: nothing came. */
 		err = memif_rx_burst(e.ours.conn, 0, bufs, 4, &rx);
 		ck_assert_msg(err == MEMIF_ERR_SUCCESS, "rx_burst on an empty ring: %s",
@@ -1114,7 +1097,7 @@ START_TEST(test_master_unsealed)
 	ck_assert_int_eq(h_slave_handshake(&hs, 0, NULL, H_SL_CONNECTED, WAIT_MS, &e.pump), 0);
 	RUN_UNTIL(&e, e.ours.up, WAIT_MS);
 	ck_assert(e.ours.up);
-	assert_regions_sealed(e.ours.conn, 0);
+	t_assert_regions_sealed(e.ours.conn, 0);
 	ck_assert_int_eq(memif_get_region_sealed(e.ours.conn, 0, NULL), MEMIF_ERR_INVAL_ARG);
 	ck_assert_int_eq(memif_get_region_sealed(NULL, 0, &sealed), MEMIF_ERR_INVAL_ARG);
 

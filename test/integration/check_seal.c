@@ -38,24 +38,6 @@
 #define MSG_LISTENING 0x11500000u
 #define MSG_GOT_FRAMES 0x6f700000u
 
-/* Every region of a connected interface reports `want`. */
-static void assert_regions_sealed(memif_conn_handle_t c, uint8_t want)
-{
-	memif_details_t md;
-	char dbuf[8192];
-	uint8_t sealed;
-
-	ck_assert_int_eq(t_details(c, &md, dbuf, sizeof(dbuf)), MEMIF_ERR_SUCCESS);
-	ck_assert_uint_gt(md.regions_num, 0);
-	for (uint16_t i = 0; i < md.regions_num; i++) {
-		sealed = 0xff;
-		ck_assert_int_eq(memif_get_region_sealed(c, i, &sealed), MEMIF_ERR_SUCCESS);
-		ck_assert_msg(sealed == want, "region %u: sealed %u, expected %u", i, sealed, want);
-	}
-	ck_assert_int_eq(memif_get_region_sealed(c, md.regions_num, &sealed), MEMIF_ERR_INVAL_ARG);
-	ck_assert_int_eq(memif_get_region_sealed(c, UINT16_MAX, &sealed), MEMIF_ERR_INVAL_ARG);
-}
-
 /* 8 frames from `from` to `to` on queue 0, all verified. */
 static void frames(struct t_pair *p, struct t_ep *from, struct t_ep *to)
 {
@@ -96,8 +78,8 @@ START_TEST(test_api)
 	T_LOOP_UNTIL(&p.loop, p.m.up && p.s.up, WAIT_MS);
 	ck_assert_msg(p.m.up && p.s.up, "a strict master and our slave: link not up (%d, %d)",
 		      p.m.up, p.s.up);
-	assert_regions_sealed(p.m.conn, 1);
-	assert_regions_sealed(p.s.conn, 1);
+	t_assert_regions_sealed(p.m.conn, 1);
+	t_assert_regions_sealed(p.s.conn, 1);
 	frames(&p, &p.s, &p.m);
 	frames(&p, &p.m, &p.s);
 
