@@ -37,7 +37,8 @@
  *
  *   Buffers taken before the disconnect are invalid: do not send, refill or
  *   requeue them. Their memory stays mapped until the thread's next call on
- *   that queue, so a packet being read or written when the link drops does
+ *   that queue (if a call came while the link was being torn down, the one
+ *   after it), so a packet being read or written when the link drops does
  *   not fault. A queue's eventfd is closed at the disconnect, and an epoll
  *   drops a closed fd without a word: a thread asleep on it is never woken
  *   by it. Let such a thread wait on an eventfd of your own as well and

@@ -155,9 +155,10 @@ struct memif__qref {
 	memif_queue_stats_t st; /* written by the queue's thread only, relaxed */
 	struct memif__queue *q;
 	uint32_t busy;
-	/* Generation (memif__conn.gen) whose buffers the app still holds after
-	 * its last call on this queue, or 0. The shared memory of that
-	 * generation stays mapped until this moves on (region.c: stale). */
+	/* Generation (memif__conn.gen) whose buffers the app held when its
+	 * link went down, or 0: set by teardown, cleared by the thread's next
+	 * call on the queue. That generation's shared memory stays mapped
+	 * until then (region.c: stale). */
 	uint32_t held_gen;
 	char pad[64 - sizeof(memif_queue_stats_t) - sizeof(void *) - 2 * sizeof(uint32_t)];
 };

@@ -20,6 +20,9 @@
 #include "private.h"
 #include "ring.h"
 
+/* tx_burst copies the app's NEXT bit into the descriptor as is. */
+_Static_assert(MEMIF_BUFFER_FLAG_NEXT == MEMIF_DESC_FLAG_NEXT, "NEXT is one bit in both");
+
 static int fault(struct memif__queue *q, const char *why)
 {
 	if (!memif__read_once(&q->fault)) {
@@ -61,22 +64,21 @@ static inline bool desc_ok(const struct memif__region *regs, uint16_t nreg, cons
 	return d->region < nreg && memif__ring_span_ok(regs[d->region].size, d->offset, d->length);
 }
 
+/*
+ * Leave the data path of a queue. Any call on the queue, whatever it
+ * returns, also tells that the app has moved on from buffers it held when
+ * an earlier link went down (teardown recorded those in held_gen, see
+ * wait_idle): their memory may be unmapped now. The release orders the
+ * app's reads of them before; pairs with the load-acquire in stale_held
+ * (region.c). Nothing else on the way out: which buffers the app holds is
+ * worked out by teardown, from the queue, once no call is inside.
+ */
 static inline void queue_leave(struct memif__qref *r)
 {
+	if (unlikely(memif__read_once(&r->held_gen)))
+		memif__store_release(&r->held_gen, 0);
 	/* Done with the queue; pairs with the load-acquire in wait_idle. */
 	memif__store_release(&r->busy, 0);
-}
-
-/*
- * The call told the app the queue is gone: buffers it took from the queue
- * before are invalid from now on, so their memory may be unmapped.
- * Pairs with the load-acquire in stale_held (region.c).
- */
-static inline void queue_gone(struct memif__qref *r)
-{
-	if (memif__read_once(&r->held_gen))
-		memif__store_release(&r->held_gen, 0);
-	queue_leave(r);
 }
 
 /* Buffers of this queue the app holds between calls (taken, not given back). */
@@ -88,15 +90,8 @@ static inline bool app_holds(const struct memif__queue *q)
 	return q->ring_size - memif__ring_count(q->pub, q->next) != q->unoffered;
 }
 
-/* Leave after a call that ran: record whether the app still holds buffers. */
 static inline void queue_done(struct memif__queue *q)
 {
-	uint32_t g = app_holds(q) ? q->gen : 0;
-
-	/* Release: the app's reads of older buffers come first; pairs with the
-	 * load-acquire in stale_held (region.c). */
-	if (memif__read_once(&q->ref->held_gen) != g)
-		memif__store_release(&q->ref->held_gen, g);
 	queue_leave(q->ref);
 }
 
@@ -135,14 +130,14 @@ static inline int queue_enter(memif_conn_handle_t h, uint16_t qid, bool rx, stru
 	if (unlikely(!q)) {
 		bool beyond = qid >= memif__read_once(rx ? &c->rx_pub_num : &c->tx_pub_num);
 
-		queue_gone(r);
+		queue_leave(r);
 		/* QID only for a queue the link does not have, not for one that
 		 * is being torn down or set up under us. */
 		return beyond && memif__read_once(&c->link_up) ? MEMIF_ERR_QID :
 								 MEMIF_ERR_DISCONNECTED;
 	}
 	if (unlikely(memif__read_once(&q->fault))) {
-		queue_gone(r);
+		queue_leave(r);
 		return MEMIF_ERR_DISCONNECTED;
 	}
 	*qp = q;
@@ -502,34 +497,43 @@ static inline int tx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_
 	/* A slave's app may have moved `data` forward inside its buffer (as
 	 * upstream allows: headroom it skipped): the descriptor starts there. */
 	if (!q->is_master && !q->ext_tx && !q->owned) {
-		const uint16_t pub = q->pub, mask = q->mask, bmask = q->buf_mask;
+		/* The descriptor is built from the slot and the checked `data`
+		 * alone: a buffer that is not this slot's own (another slot's,
+		 * another queue's, made up) fails the `data` check, so desc_index
+		 * and queue need no look of their own. Few live values, or the
+		 * loop spills: offsets are relative to this ring's first buffer,
+		 * in 32 bits (a `data` off by a multiple of 4 GiB would pass, but
+		 * the descriptor still names this slot's buffer, nothing else);
+		 * `skip` is how far the app moved `data` into its buffer, and
+		 * skip + len cannot wrap in 64 bits. */
+		const uint16_t mask = q->mask, bmask = q->buf_mask;
+		const uint32_t bsize = q->buffer_size, bbase = q->buf_base;
+		const uintptr_t start = (uintptr_t)region_ptr(q, q->buf_region, bbase);
 		const uint16_t breg = q->buf_region;
-		const uint32_t bbase = q->buf_base, bsize = q->buffer_size;
-		const uint8_t *base = region_ptr(q, breg, bbase);
+		uint16_t idx = q->pub;
+		uint32_t nexts = 0;
 
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n; i++, idx++) {
 			const memif_buffer_t *b = &bufs[i];
-			uint16_t idx = (uint16_t)(pub + i), slot = idx & mask;
-			uint16_t fl = (b->flags & MEMIF_BUFFER_FLAG_NEXT) ? MEMIF_DESC_FLAG_NEXT :
-									    0;
-			uint32_t off = (uint32_t)(idx & bmask) * bsize;
+			uint32_t fl = b->flags & MEMIF_BUFFER_FLAG_NEXT; /* same bit: see the top */
+			uint32_t len = b->len;
+			uint32_t rel = (uint32_t)((uintptr_t)b->data - start);
+			uint32_t skip = rel - (uint32_t)(idx & bmask) * bsize;
 
-			if (unlikely(b->desc_index != slot || b->queue != q || b->len > bsize))
+			if (unlikely((uint64_t)skip + len > bsize))
 				goto inval;
-			if (unlikely((const uint8_t *)b->data != base + off)) {
-				uintptr_t skip = (uintptr_t)b->data - (uintptr_t)(base + off);
+			/* Field by field: metadata stays as set up (0); only we
+			 * write this ring's descriptors. */
+			memif_desc_t *d = &ring->desc[idx & mask];
 
-				if (skip > bsize - b->len)
-					goto inval;
-				off += (uint32_t)skip;
-			}
-			ring->desc[slot] = (memif_desc_t){ .flags = fl,
-							   .region = breg,
-							   .length = b->len,
-							   .offset = bbase + off };
-			bytes += b->len;
-			pkts += !fl;
+			d->flags = (uint16_t)fl;
+			d->region = breg;
+			d->length = len;
+			d->offset = bbase + rel;
+			bytes += len;
+			nexts += fl;
 		}
+		pkts = (uint16_t)(n - nexts);
 	} else {
 		const uint16_t pub = q->pub, mask = q->mask;
 		const struct memif__slot *slots = q->slots;
@@ -1225,34 +1229,48 @@ void memif__queues_unpublish(struct memif__conn *c)
 		memif__write_once(&c->tx_ref[i].q, NULL);
 }
 
-/* Wait until no call is inside; true if the app still holds buffers of gen. */
-static bool wait_idle(struct memif__qref *refs, uint16_t num, uint32_t gen)
+/*
+ * Wait until no call is inside, then note which queues the app still holds
+ * buffers of (queue_leave clears the note at the thread's next call).
+ * True if any. A call that starts after the unpublish and leaves before
+ * the note is written loses its clear: that mapping then waits for the
+ * thread's next call, or memif_delete.
+ */
+static bool wait_idle(struct memif__qref *refs, const struct memif__queue *qs, uint16_t num,
+		      uint32_t gen)
 {
 	bool held = false;
 	uint16_t i;
 
-	/* Pairs with the store-release in queue_leave: the call is done with
-	 * everything we are about to free, unmap or close. */
 	for (i = 0; i < num; i++) {
+		/* Pairs with the store-release in queue_leave: the call is done
+		 * with everything we are about to free, unmap or close, and its
+		 * writes to the queue are visible to app_holds. */
 		while (memif__load_acquire(&refs[i].busy))
 			sched_yield(); /* a data-path call never blocks: it ends soon */
-		held |= memif__read_once(&refs[i].held_gen) == gen;
+		if (gen && app_holds(&qs[i])) {
+			memif__write_once(&refs[i].held_gen, gen);
+			held = true;
+		}
 	}
 	return held;
 }
 
 void memif__queues_release(struct memif__conn *c)
 {
+	uint32_t gen;
 	bool held;
 
 	memif__queues_unpublish(c);
 	/* Store q, then load busy; pairs with memif__fence_light in queue_enter. */
 	memif__fence_heavy();
-	held = wait_idle(c->rx_ref, c->rxq_num, c->gen);
-	held |= wait_idle(c->tx_ref, c->txq_num, c->gen);
+	/* Queues never published: the app never had a buffer of them. */
+	gen = c->published ? c->gen : 0;
+	held = wait_idle(c->rx_ref, c->rxq, c->rxq_num, gen);
+	held |= wait_idle(c->tx_ref, c->txq, c->txq_num, gen);
 	/* Buffers the app took may still be read by its threads between calls:
 	 * their memory stays mapped until those threads call again (region.c). */
-	c->unmap_later = held && c->published;
+	c->unmap_later = held;
 	c->published = false;
 	free_queues(c, &c->rxq, &c->rxq_num, true);
 	free_queues(c, &c->txq, &c->txq_num, false);

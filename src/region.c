@@ -327,8 +327,8 @@ void memif__region_release(struct memif__conn *c)
 
 /*
  * Does an app thread still hold buffers of generation gen? Pairs with the
- * store-release of held_gen in queue.c (queue_done, queue_gone): once it
- * moved on, the thread's reads of those buffers are behind us.
+ * store-release of held_gen in queue.c (queue_leave): once it moved on,
+ * the thread's reads of those buffers are behind us.
  */
 static bool stale_held(const struct memif__conn *c, uint32_t gen)
 {

@@ -335,6 +335,34 @@ START_TEST(test_slave_moved_data)
 	ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, b, 1, &n, 128), MEMIF_ERR_SUCCESS);
 	b[0].data = (uint8_t *)b[0].data - 1;
 	ck_assert_int_eq(memif_tx_burst(p.s.conn, 0, b, 1, &tx), MEMIF_ERR_INVAL_ARG);
+	/* Up to the buffer's last byte, not one past it (2048-byte buffers). */
+	ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, b, 1, &n, 128), MEMIF_ERR_SUCCESS);
+	b[0].data = (uint8_t *)b[0].data + 2048 - 100;
+	b[0].len = 101;
+	ck_assert_int_eq(memif_tx_burst(p.s.conn, 0, b, 1, &tx), MEMIF_ERR_INVAL_ARG);
+	ck_assert_uint_eq(tx, 0);
+	ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, b, 1, &n, 128), MEMIF_ERR_SUCCESS);
+	b[0].data = (uint8_t *)b[0].data + 2048 - 100;
+	b[0].len = 100;
+	memset(b[0].data, 0xa5, 100);
+	ck_assert_int_eq(memif_tx_burst(p.s.conn, 0, b, 1, &tx), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_eq(tx, 1);
+	rx = 0;
+	T_LOOP_UNTIL(&p.loop, memif_rx_burst(p.m.conn, 0, b, 4, &rx) == MEMIF_ERR_SUCCESS && rx > 0,
+		     1000);
+	ck_assert_uint_eq(rx, 1);
+	ck_assert_uint_eq(b[0].len, 100);
+	for (int i = 0; i < 100; i++)
+		ck_assert_uint_eq(((uint8_t *)b[0].data)[i], 0xa5);
+	ck_assert_int_eq(memif_refill_queue(p.m.conn, 0, rx, 0), MEMIF_ERR_SUCCESS);
+	/* Two buffers handed back in each other's place: refused, nothing sent. */
+	ck_assert_int_eq(memif_buffer_alloc(p.s.conn, 0, b, 2, &n, 128), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_eq(n, 2);
+	b[2] = b[0];
+	b[0] = b[1];
+	b[1] = b[2];
+	ck_assert_int_eq(memif_tx_burst(p.s.conn, 0, b, 2, &tx), MEMIF_ERR_INVAL_ARG);
+	ck_assert_uint_eq(tx, 0);
 	t_pair_close(&p);
 }
 END_TEST
