@@ -50,10 +50,8 @@ static void chan_refuse(struct memif__socket *s, struct memif__chan *ch, int err
 
 static void release(struct memif__conn *c)
 {
-	memif__queues_release(c);
-	memif__region_release(c);
-	if (c->stale_num)
-		memif__region_reap(c, false); /* earlier generations the app moved on from */
+	memif__region_release(c, memif__queues_release(c));
+	memif__region_reap(c, false); /* earlier generations the app moved on from */
 	if (c->s2m_info || c->m2s_info) {
 		uint16_t i;
 

@@ -137,7 +137,6 @@ struct memif__queue {
 	uint32_t buf_base;
 	uint16_t buf_mask;   /* slave: ring index -> default buffer (see region.c) */
 	uint16_t unoffered;  /* slave rx: slots never refilled yet (held-buffer count) */
-	uint32_t gen;        /* the connection's generation this queue belongs to */
 	struct memif__qref *ref; /* counters and the data-path door of this queue */
 	char pad[64]; /* keeps neighbouring queues' hot fields off one cache line */
 };
@@ -215,7 +214,6 @@ struct memif__conn {
 	uint32_t gen;                             /* bumped at each link up, never 0 */
 	bool published;                           /* queues of gen were published */
 	uint16_t rx_pub_num, tx_pub_num;          /* queue counts last published */
-	bool unmap_later;                         /* release: app threads hold buffers */
 	struct memif__stale *stale;               /* mappings of earlier generations */
 	uint16_t stale_num;
 	uint8_t rx_mode[MEMIF__MAX_QUEUES];       /* memif_rx_mode_t; survives reconnects */
@@ -314,14 +312,14 @@ void memif__conn_free(struct memif__conn *c);
 int memif__region_slave_setup(struct memif__conn *c);
 int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t size, int *fd);
 int memif__region_check_ring(struct memif__conn *c, const struct memif__ring_info *ri);
-void memif__region_release(struct memif__conn *c);
+void memif__region_release(struct memif__conn *c, bool keep_mapped);
 void memif__region_reap(struct memif__conn *c, bool force);
 int memif__region_bounds_ok(const struct memif__region *r, uint64_t offset, uint64_t len);
 
 /* queue.c */
 int memif__queues_master_setup(struct memif__conn *c);
 int memif__queues_slave_setup(struct memif__conn *c);
-void memif__queues_release(struct memif__conn *c);
+bool memif__queues_release(struct memif__conn *c);
 int memif__queue_set_mode(struct memif__queue *q, uint8_t mode);
 bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns);
 void memif__queues_publish(struct memif__conn *c);

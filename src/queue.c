@@ -90,17 +90,12 @@ static inline bool app_holds(const struct memif__queue *q)
 	return q->ring_size - memif__ring_count(q->pub, q->next) != q->unoffered;
 }
 
-static inline void queue_done(struct memif__queue *q)
-{
-	queue_leave(q->ref);
-}
-
 /*
  * Enter the data path of a queue (struct memif__qref): mark it busy, then
  * look whether it is connected. Teardown does the reverse (unpublish, then
  * look whether it is busy), so either this call sees no queue or teardown
  * waits for it: nothing it uses is released under it. Every successful
- * enter is paired with queue_done.
+ * enter is paired with queue_leave.
  */
 static inline int queue_enter(memif_conn_handle_t h, uint16_t qid, bool rx, struct memif__queue **qp)
 {
@@ -409,7 +404,7 @@ MEMIF_EXPORT int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memi
 	if (unlikely(err))
 		return err;
 	err = buffer_alloc(q, bufs, count, count_out, size);
-	queue_done(q);
+	queue_leave(q->ref);
 	return err;
 }
 
@@ -473,7 +468,7 @@ MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, mem
 	if (unlikely(err))
 		return err;
 	err = buffer_enq_tx(q, bufs, count, count_out);
-	queue_done(q);
+	queue_leave(q->ref);
 	return err;
 }
 
@@ -603,7 +598,7 @@ MEMIF_EXPORT int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	if (unlikely(err))
 		return err;
 	err = tx_burst(q, bufs, count, tx);
-	queue_done(q);
+	queue_leave(q->ref);
 	return err;
 }
 
@@ -813,7 +808,7 @@ MEMIF_EXPORT int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_bu
 	if (unlikely(err))
 		return err;
 	err = rx_burst(q, bufs, count, rx);
-	queue_done(q);
+	queue_leave(q->ref);
 	return err;
 }
 
@@ -881,7 +876,7 @@ MEMIF_EXPORT int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint
 	if (unlikely(err))
 		return err;
 	err = refill_queue(conn, q, count, headroom);
-	queue_done(q);
+	queue_leave(q->ref);
 	return err;
 }
 
@@ -951,7 +946,7 @@ static int buffer_enter(struct memif__conn *c, const memif_buffer_t *b, struct m
 				return err;
 			if (*qp == b->queue)
 				return 0;
-			queue_done(*qp); /* replaced meanwhile: a stale buffer */
+			queue_leave((*qp)->ref); /* replaced meanwhile: a stale buffer */
 			return MEMIF_ERR_INVAL_ARG;
 		}
 	}
@@ -1007,10 +1002,10 @@ MEMIF_EXPORT int memif_buffer_requeue(memif_conn_handle_t conn, memif_buffer_t *
 		err = buffer_enter(c, buf_b, &qb);
 		if (!err) {
 			err = buffer_requeue(qa, buf_a, qb, buf_b);
-			queue_done(qb);
+			queue_leave(qb->ref);
 		}
 	}
-	queue_done(qa);
+	queue_leave(qa->ref);
 	return err;
 }
 
@@ -1039,7 +1034,7 @@ MEMIF_EXPORT int memif_set_next_free_buffer(memif_conn_handle_t conn, uint16_t q
 	if (unlikely(err))
 		return err;
 	err = set_next_free_buffer(q, buf);
-	queue_done(q);
+	queue_leave(q->ref);
 	return err;
 }
 
@@ -1126,7 +1121,7 @@ int memif__queues_slave_setup(struct memif__conn *c)
 		}
 	}
 	if (err)
-		memif__queues_release(c);
+		(void)memif__queues_release(c); /* never published: nothing held */
 	return err;
 }
 
@@ -1148,9 +1143,7 @@ static int master_queue(struct memif__conn *c, struct memif__queue *q, struct me
 	/* Start from the indexes the slave left; our own index is tail. */
 	q->pub = q->next = q->peer = memif__load_acquire(&q->ring->tail);
 	if (q->is_rx)
-		memif__queue_set_mode(q, q->polling ? MEMIF_RX_MODE_POLLING :
-				      q->adaptive ? MEMIF_RX_MODE_ADAPTIVE :
-						    MEMIF_RX_MODE_INTERRUPT);
+		memif__queue_set_mode(q, c->rx_mode[q->qid]);
 	q->int_fd = ri->fd;
 	ri->fd = -1;
 	return 0;
@@ -1170,7 +1163,7 @@ int memif__queues_master_setup(struct memif__conn *c)
 	for (i = 0; !err && i < c->txq_num; i++)
 		err = master_queue(c, &c->txq[i], &c->m2s_info[i]);
 	if (err)
-		memif__queues_release(c);
+		(void)memif__queues_release(c); /* never published: nothing held */
 	return err;
 }
 
@@ -1207,10 +1200,6 @@ void memif__queues_publish(struct memif__conn *c)
 	c->published = true;
 	memif__write_once(&c->rx_pub_num, c->rxq_num);
 	memif__write_once(&c->tx_pub_num, c->txq_num);
-	for (i = 0; i < c->rxq_num; i++)
-		c->rxq[i].gen = c->gen;
-	for (i = 0; i < c->txq_num; i++)
-		c->txq[i].gen = c->gen;
 	/* Queue setup is complete; pairs with the load-acquire in queue_enter. */
 	for (i = 0; i < c->rxq_num; i++)
 		memif__store_release(&c->rx_ref[i].q, &c->rxq[i]);
@@ -1256,7 +1245,12 @@ static bool wait_idle(struct memif__qref *refs, const struct memif__queue *qs, u
 	return held;
 }
 
-void memif__queues_release(struct memif__conn *c)
+/*
+ * Unpublish, wait for the calls inside, free the queues. True if app
+ * threads still hold buffers of them: memif__region_release must then keep
+ * the mappings until those threads call again (region.c: stale).
+ */
+bool memif__queues_release(struct memif__conn *c)
 {
 	uint32_t gen;
 	bool held;
@@ -1268,10 +1262,8 @@ void memif__queues_release(struct memif__conn *c)
 	gen = c->published ? c->gen : 0;
 	held = wait_idle(c->rx_ref, c->rxq, c->rxq_num, gen);
 	held |= wait_idle(c->tx_ref, c->txq, c->txq_num, gen);
-	/* Buffers the app took may still be read by its threads between calls:
-	 * their memory stays mapped until those threads call again (region.c). */
-	c->unmap_later = held;
 	c->published = false;
 	free_queues(c, &c->rxq, &c->rxq_num, true);
 	free_queues(c, &c->txq, &c->txq_num, false);
+	return held;
 }

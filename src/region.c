@@ -194,8 +194,8 @@ int memif__region_slave_setup(struct memif__conn *c)
 	return 0;
 
 err_release:
-	memif__queues_release(c);
-	memif__region_release(c);
+	(void)memif__queues_release(c); /* never published: nothing held */
+	memif__region_release(c, false);
 	return err;
 }
 
@@ -298,7 +298,8 @@ static bool stale_add(struct memif__conn *c, struct memif__region *r)
 	return true;
 }
 
-void memif__region_release(struct memif__conn *c)
+/* keep_mapped: app threads still hold buffers (memif__queues_release said so). */
+void memif__region_release(struct memif__conn *c, bool keep_mapped)
 {
 	struct memif__socket *s = c->sock;
 	uint16_t i;
@@ -314,12 +315,11 @@ void memif__region_release(struct memif__conn *c)
 				memif__os_close(&r->fd);
 			r->fd = -1; /* the slave's external fd belongs to the app */
 		} else {
-			if (!c->unmap_later || !stale_add(c, r))
+			if (!keep_mapped || !stale_add(c, r))
 				memif__os_munmap(&r->addr, r->size);
 			memif__os_close(&r->fd);
 		}
 	}
-	c->unmap_later = false;
 	memif__free(s, c->regions);
 	c->regions = NULL;
 	c->regions_num = 0;
@@ -356,7 +356,7 @@ void memif__region_reap(struct memif__conn *c, bool force)
 		memif__os_munmap(&st->addr, st->size);
 		c->stale[i] = c->stale[--c->stale_num];
 	}
-	if (c->stale_num == 0) {
+	if (c->stale_num == 0 && c->stale) {
 		memif__free(c->sock, c->stale);
 		c->stale = NULL;
 	}

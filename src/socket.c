@@ -243,8 +243,7 @@ void memif__sock_on_timer(struct memif__socket *s)
 
 		if (c->delete_pending)
 			continue;
-		if (c->stale_num)
-			memif__region_reap(c, false);
+		memif__region_reap(c, false);
 		memif__conn_check_faults(c);
 		if (!c->args.is_master && c->state == MEMIF__ST_IDLE)
 			(void)memif__conn_connect(c);
