@@ -33,8 +33,10 @@
 
 /* One interface as an upstream app keeps it (cf. upstream's examples/common). */
 struct app {
-	const char *name;
+	const char *name;   /* interface name (a string literal) */
 	memif_conn_handle_t conn;
+	bool poll_only;     /* created without on_interrupt: the app takes packets itself */
+	const uint8_t *secret; /* 24 bytes for memif_conn_args_t.secret; NULL: none */
 	int n_connect, n_disconnect;
 	bool up;
 	int n_irq;          /* on_interrupt calls */
@@ -146,21 +148,25 @@ static void app_send(struct app *a, uint16_t qid, uint16_t n, uint32_t size, uin
 	ck_assert_uint_eq(tx, got);
 }
 
-static void app_conn_args(memif_conn_args_t *ca, memif_socket_handle_t sock, bool master,
-			  uint32_t id, const char *if_name)
+/* memif_create of interface `if_name` on `sock` (with a->secret, if any); asserts success. */
+static void app_open(struct app *a, memif_socket_handle_t sock, bool master, uint32_t id,
+		     const char *if_name)
 {
-	memset(ca, 0, sizeof(*ca));
-	ca->socket = sock;
-	ca->is_master = master;
-	ca->interface_id = id;
-	snprintf((char *)ca->interface_name, sizeof(ca->interface_name), "%s", if_name);
-}
+	memif_conn_args_t ca;
+	int err;
 
-static int app_create(struct app *a, memif_conn_args_t *ca, bool with_irq)
-{
-	a->name = (const char *)ca->interface_name;
-	return memif_create(&a->conn, ca, app_on_connect, app_on_disconnect,
-			    with_irq ? app_on_interrupt : NULL, a);
+	memset(&ca, 0, sizeof(ca));
+	ca.socket = sock;
+	ca.is_master = master;
+	ca.interface_id = id;
+	snprintf((char *)ca.interface_name, sizeof(ca.interface_name), "%s", if_name);
+	if (a->secret != NULL)
+		memcpy(ca.secret, a->secret, sizeof(ca.secret));
+	a->name = if_name;
+	err = memif_create(&a->conn, &ca, app_on_connect, app_on_disconnect,
+			   a->poll_only ? NULL : app_on_interrupt, a);
+	ck_assert_msg(err == MEMIF_ERR_SUCCESS, "%s: memif_create: %s", if_name,
+		      memif_strerror(err));
 }
 
 static struct app *app_new(void)
@@ -210,6 +216,17 @@ static memif_socket_handle_t env_socket(struct env *e, const char *path, const c
 	return s;
 }
 
+/* env_socket on "<tmpdir>/<name>.sock" with a 100 ms retry timer. */
+static memif_socket_handle_t env_tmp_socket(struct env *e, const char *name,
+					    const char *app_name)
+{
+	char path[108];
+
+	memset(path, 0, sizeof(path));
+	t_sock_path(path, sizeof(path), name);
+	return env_socket(e, path, app_name, 100);
+}
+
 /* Handle events for at most about `ms` milliseconds. */
 static void env_step(struct env *e, int ms)
 {
@@ -253,26 +270,53 @@ static void env_close(struct env *e)
 	t_loop_fini(&e->loop);
 }
 
-/* Master and slave on two sockets of one path (master first), up. */
-static void pair_up(struct env *e, const char *name, struct app *m, struct app *s,
-		    bool m_irq, bool s_irq)
+/* Run until master m and slave s are both up; assert it. */
+static void wait_up(struct env *e, struct app *m, struct app *s)
 {
-	char path[108];
-	memif_conn_args_t ca;
-	memif_socket_handle_t ms, ss;
-
-	memset(path, 0, sizeof(path));
-	t_sock_path(path, sizeof(path), name);
-	ms = env_socket(e, path, "up-master", 100);
-	ss = env_socket(e, path, "up-slave", 100);
-	app_conn_args(&ca, ms, true, 0, "m");
-	ck_assert_int_eq(app_create(m, &ca, m_irq), MEMIF_ERR_SUCCESS);
-	app_conn_args(&ca, ss, false, 0, "s");
-	ck_assert_int_eq(app_create(s, &ca, s_irq), MEMIF_ERR_SUCCESS);
 	ENV_UNTIL(e, m->up && s->up, UP_MS);
 	ck_assert_msg(m->up && s->up, "link not up (master %d, slave %d)", m->up, s->up);
+}
+
+/* Run until `a` has taken n packets in all; assert that all n verified. */
+static void wait_rx(struct env *e, struct app *a, uint32_t n)
+{
+	ENV_UNTIL(e, a->rx_pkts + a->rx_bad >= n, RUN_MS);
+	ck_assert_msg(a->rx_pkts == n, "%s: received %u of %u (%u bad) in %d on_interrupt calls",
+		      a->name, a->rx_pkts, n, a->rx_bad, a->n_irq);
+	ck_assert_uint_eq(a->rx_bad, 0);
+}
+
+/* env_init, then master and slave on two sockets of one path (master first), created. */
+static void pair_start(struct env *e, bool self_poll, const char *name, struct app *m,
+		       struct app *s)
+{
+	memif_socket_handle_t ms, ss;
+
+	env_init(e, self_poll);
+	ms = env_tmp_socket(e, name, "up-master");
+	ss = env_tmp_socket(e, name, "up-slave");
+	app_open(m, ms, true, 0, "m");
+	app_open(s, ss, false, 0, "s");
+}
+
+/* pair_start, and run until both are up (the connect-time refills worked). */
+static void pair_up(struct env *e, bool self_poll, const char *name, struct app *m,
+		    struct app *s)
+{
+	pair_start(e, self_poll, name, m, s);
+	wait_up(e, m, s);
 	ck_assert_int_eq(m->rx_err, 0);
 	ck_assert_int_eq(s->rx_err, 0);
+}
+
+/* Delete both interfaces (those not deleted yet), close the env, free the apps. */
+static void pair_down(struct env *e, struct app *m, struct app *s)
+{
+	env_delete(s);
+	env_delete(m);
+	env_close(e);
+	free(m);
+	free(s);
 }
 
 static bool efd_readable(int fd)
@@ -290,7 +334,6 @@ START_TEST(test_loopback_one_socket)
 	struct env e;
 	struct app *m = app_new(), *s = app_new();
 	char path[108], buf[4096];
-	memif_conn_args_t ca;
 	memif_socket_handle_t sock;
 	memif_details_t md;
 
@@ -302,15 +345,12 @@ START_TEST(test_loopback_one_socket)
 		t_sock_path(path, sizeof(path), "loopback");
 	/* As upstream's loopback: no retry timer, master first, then the slave. */
 	sock = env_socket(&e, path, "loopback_example", 0);
-	app_conn_args(&ca, sock, true, 0, "lo0");
-	ck_assert_int_eq(app_create(m, &ca, true), MEMIF_ERR_SUCCESS);
-	app_conn_args(&ca, sock, false, 0, "lo1");
-	ck_assert_int_eq(app_create(s, &ca, true), MEMIF_ERR_SUCCESS);
+	app_open(m, sock, true, 0, "lo0");
+	app_open(s, sock, false, 0, "lo1");
 	ck_assert_ptr_eq(memif_get_socket_handle(m->conn), sock);
 	ck_assert_ptr_eq(memif_get_socket_handle(s->conn), sock);
 
-	ENV_UNTIL(&e, m->up && s->up, UP_MS);
-	ck_assert_msg(m->up && s->up, "loopback not up (master %d, slave %d)", m->up, s->up);
+	wait_up(&e, m, s);
 	ck_assert_int_eq(m->rx_err + s->rx_err, 0);
 	/* The socket listens (one listener) and each side sees the other. */
 	ck_assert_int_ge(memif_get_listener_fd(sock), 0);
@@ -328,12 +368,9 @@ START_TEST(test_loopback_one_socket)
 	app_send(m, 0, 5, 5000, 20);
 	app_send(s, 0, 20, 60, 0);
 	app_send(s, 0, 5, 9000, 20);
-	ENV_UNTIL(&e, m->rx_pkts + m->rx_bad >= 25 && s->rx_pkts + s->rx_bad >= 25, RUN_MS);
+	wait_rx(&e, s, 25);
+	wait_rx(&e, m, 25);
 	ck_assert_int_eq(m->rx_err + s->rx_err, 0);
-	ck_assert_uint_eq(s->rx_bad, 0);
-	ck_assert_uint_eq(m->rx_bad, 0);
-	ck_assert_uint_eq(s->rx_pkts, 25);
-	ck_assert_uint_eq(m->rx_pkts, 25);
 	ck_assert_int_gt(m->n_irq, 0);
 	ck_assert_int_gt(s->n_irq, 0);
 
@@ -342,10 +379,7 @@ START_TEST(test_loopback_one_socket)
 	ENV_UNTIL(&e, !m->up, UP_MS);
 	ck_assert(!m->up);
 	ck_assert_int_ge(memif_get_listener_fd(sock), 0);
-	env_delete(m);
-	env_close(&e);
-	free(m);
-	free(s);
+	pair_down(&e, m, s);
 }
 END_TEST
 
@@ -354,33 +388,22 @@ START_TEST(test_one_socket_two_pairs)
 {
 	struct env e;
 	struct app *m[2] = { app_new(), app_new() }, *s[2] = { app_new(), app_new() };
-	char path[108];
-	memif_conn_args_t ca;
 	memif_socket_handle_t sock;
 
 	env_init(&e, false);
-	memset(path, 0, sizeof(path));
-	t_sock_path(path, sizeof(path), "two");
-	sock = env_socket(&e, path, "two", 100);
-	for (int i = 0; i < 2; i++) {
-		app_conn_args(&ca, sock, true, (uint32_t)(i + 1), i ? "m2" : "m1");
-		ck_assert_int_eq(app_create(m[i], &ca, true), MEMIF_ERR_SUCCESS);
-	}
-	for (int i = 0; i < 2; i++) {
-		app_conn_args(&ca, sock, false, (uint32_t)(i + 1), i ? "s2" : "s1");
-		ck_assert_int_eq(app_create(s[i], &ca, true), MEMIF_ERR_SUCCESS);
-	}
-	ENV_UNTIL(&e, m[0]->up && m[1]->up && s[0]->up && s[1]->up, UP_MS);
-	ck_assert(m[0]->up && m[1]->up && s[0]->up && s[1]->up);
+	sock = env_tmp_socket(&e, "two", "two");
+	for (int i = 0; i < 2; i++)
+		app_open(m[i], sock, true, (uint32_t)(i + 1), i ? "m2" : "m1");
+	for (int i = 0; i < 2; i++)
+		app_open(s[i], sock, false, (uint32_t)(i + 1), i ? "s2" : "s1");
+	wait_up(&e, m[0], s[0]);
+	wait_up(&e, m[1], s[1]);
 	/* Distinct first sequence numbers: a frame delivered to the wrong pair fails. */
 	app_send(m[0], 0, 3, FRAME, 0);
 	s[1]->next_seq = 100;
 	app_send(m[1], 0, 3, FRAME, 100);
-	ENV_UNTIL(&e, s[0]->rx_pkts + s[0]->rx_bad >= 3 && s[1]->rx_pkts + s[1]->rx_bad >= 3,
-		  RUN_MS);
-	ck_assert_uint_eq(s[0]->rx_pkts, 3);
-	ck_assert_uint_eq(s[1]->rx_pkts, 3);
-	ck_assert_uint_eq(s[0]->rx_bad + s[1]->rx_bad, 0);
+	wait_rx(&e, s[0], 3);
+	wait_rx(&e, s[1], 3);
 	for (int i = 0; i < 2; i++) {
 		env_delete(s[i]);
 		env_delete(m[i]);
@@ -414,9 +437,9 @@ START_TEST(test_drain_loop_nobuf)
 	uint16_t rx = 1;
 	int calls, efd = -1;
 
-	env_init(&e, false);
 	/* No on_interrupt on the master: only the drain loop takes packets. */
-	pair_up(&e, "drain", m, s, false, true);
+	m->poll_only = true;
+	pair_up(&e, false, "drain", m, s);
 	ck_assert_int_eq(memif_get_queue_efd(m->conn, 0, &efd), MEMIF_ERR_SUCCESS);
 
 	/* Empty ring: SUCCESS and nothing. */
@@ -461,12 +484,7 @@ START_TEST(test_drain_loop_nobuf)
 	ck_assert_int_eq(m->rx_err, 0);
 	ck_assert_uint_eq(m->asm_len, 0);
 	ck_assert(!efd_readable(efd));
-
-	env_delete(s);
-	env_delete(m);
-	env_close(&e);
-	free(m);
-	free(s);
+	pair_down(&e, m, s);
 }
 END_TEST
 
@@ -480,14 +498,10 @@ START_TEST(test_irq_ten_per_call)
 	struct app *m = app_new(), *s = app_new();
 	int calls;
 
-	env_init(&e, self_poll);
-	pair_up(&e, self_poll ? "irq10p" : "irq10", m, s, true, true);
+	pair_up(&e, self_poll, self_poll ? "irq10p" : "irq10", m, s);
 	m->per_call = 10;
 	app_send(s, 0, 100, FRAME, 0); /* one burst, one kick */
-	ENV_UNTIL(&e, m->rx_pkts + m->rx_bad >= 100, RUN_MS);
-	ck_assert_msg(m->rx_pkts == 100, "received %u of 100 in %d on_interrupt calls",
-		      m->rx_pkts, m->n_irq);
-	ck_assert_uint_eq(m->rx_bad, 0);
+	wait_rx(&e, m, 100);
 	ck_assert_int_eq(m->rx_err, 0);
 	ck_assert_int_ge(m->n_irq, 10);
 	/* Drained: no further calls. */
@@ -498,16 +512,10 @@ START_TEST(test_irq_ten_per_call)
 	/* Same towards the slave, 7 per call. */
 	s->per_call = 7;
 	app_send(m, 0, 100, FRAME, 0);
-	ENV_UNTIL(&e, s->rx_pkts + s->rx_bad >= 100, RUN_MS);
-	ck_assert_uint_eq(s->rx_pkts, 100);
+	wait_rx(&e, s, 100);
 	ck_assert_int_ge(s->n_irq, 15);
 	ck_assert_int_eq(s->rx_err, 0);
-
-	env_delete(s);
-	env_delete(m);
-	env_close(&e);
-	free(m);
-	free(s);
+	pair_down(&e, m, s);
 }
 END_TEST
 
@@ -525,8 +533,8 @@ START_TEST(test_own_epoll_on_queue_efd)
 	int efd = -1, ep, wakeups = 0;
 	int64_t dl;
 
-	env_init(&e, self_poll);
-	pair_up(&e, self_poll ? "ownefdp" : "ownefd", m, s, false, true);
+	m->poll_only = true;
+	pair_up(&e, self_poll, self_poll ? "ownefdp" : "ownefd", m, s);
 	ck_assert_int_eq(memif_get_queue_efd(m->conn, 0, &efd), MEMIF_ERR_SUCCESS);
 	ck_assert_int_ge(efd, 0);
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -559,11 +567,7 @@ START_TEST(test_own_epoll_on_queue_efd)
 		ck_assert_int_eq(epoll_wait(ep, &out, 1, 50), 0);
 	}
 	ck_assert_int_eq(close(ep), 0);
-	env_delete(s);
-	env_delete(m);
-	env_close(&e);
-	free(m);
-	free(s);
+	pair_down(&e, m, s);
 }
 END_TEST
 
@@ -574,8 +578,7 @@ START_TEST(test_nul_abstract_path)
 	struct env e;
 	struct app *m = app_new(), *s = app_new(), *s2 = app_new();
 	char at[108], nul[108], cwd_name[108];
-	memif_conn_args_t ca;
-	memif_socket_handle_t ms, ss;
+	memif_socket_handle_t ms;
 	struct stat st;
 	char *old = getcwd(NULL, 0);
 
@@ -591,8 +594,7 @@ START_TEST(test_nul_abstract_path)
 	snprintf(cwd_name, sizeof(cwd_name), "%s", at + 1);
 
 	ms = env_socket(&e, nul, "nul-master", 100);
-	app_conn_args(&ca, ms, true, 0, "m");
-	ck_assert_int_eq(app_create(m, &ca, true), MEMIF_ERR_SUCCESS);
+	app_open(m, ms, true, 0, "m");
 	/* The listener is abstract, with exactly that name (no padding), and no file. */
 	ck_assert_int_ge(memif_get_listener_fd(ms), 0);
 	ck_assert_msg(t_unix_addr_listed(at), "%s not in /proc/net/unix", at);
@@ -600,14 +602,10 @@ START_TEST(test_nul_abstract_path)
 	ck_assert_int_ne(stat(at, &st), 0);
 
 	/* A slave with the "@" spelling reaches it. */
-	ss = env_socket(&e, at, "nul-slave", 100);
-	app_conn_args(&ca, ss, false, 0, "s");
-	ck_assert_int_eq(app_create(s, &ca, true), MEMIF_ERR_SUCCESS);
-	ENV_UNTIL(&e, m->up && s->up, UP_MS);
-	ck_assert(m->up && s->up);
+	app_open(s, env_socket(&e, at, "nul-slave", 100), false, 0, "s");
+	wait_up(&e, m, s);
 	app_send(m, 0, 3, FRAME, 0);
-	ENV_UNTIL(&e, s->rx_pkts >= 3, RUN_MS);
-	ck_assert_uint_eq(s->rx_pkts, 3);
+	wait_rx(&e, s, 3);
 	env_delete(s);
 	ENV_UNTIL(&e, !m->up, UP_MS);
 	ck_assert(!m->up);
@@ -615,24 +613,16 @@ START_TEST(test_nul_abstract_path)
 	e.nsock = 1;
 
 	/* A slave with the NUL spelling reaches it too. */
-	ss = env_socket(&e, nul, "nul-slave2", 100);
-	app_conn_args(&ca, ss, false, 0, "s2");
-	ck_assert_int_eq(app_create(s2, &ca, true), MEMIF_ERR_SUCCESS);
-	ENV_UNTIL(&e, m->up && s2->up, UP_MS);
-	ck_assert(m->up && s2->up);
+	app_open(s2, env_socket(&e, nul, "nul-slave2", 100), false, 0, "s2");
+	wait_up(&e, m, s2);
 	app_send(s2, 0, 3, FRAME, 0);
-	ENV_UNTIL(&e, m->rx_pkts >= 3, RUN_MS);
-	ck_assert_uint_eq(m->rx_pkts, 3);
+	wait_rx(&e, m, 3);
 
-	env_delete(s2);
-	env_delete(m);
-	env_close(&e);
+	pair_down(&e, m, s2);
+	free(s);
 	ck_assert_int_ne(stat(cwd_name, &st), 0);
 	ck_assert_int_eq(chdir(old), 0);
 	free(old);
-	free(m);
-	free(s);
-	free(s2);
 }
 END_TEST
 
@@ -655,8 +645,7 @@ START_TEST(test_mask_int_in_details)
 	uint64_t one = 1;
 	int efd = -1;
 
-	env_init(&e, false);
-	pair_up(&e, "maskint", m, s, true, true);
+	pair_up(&e, false, "maskint", m, s);
 	ck_assert_uint_eq(queue_flags(s->conn, true) & MEMIF_QUEUE_FLAG_POLLING, 0);
 	ck_assert_uint_eq(queue_flags(m->conn, false) & MEMIF_QUEUE_FLAG_POLLING, 0);
 
@@ -687,19 +676,13 @@ START_TEST(test_mask_int_in_details)
 			 MEMIF_ERR_SUCCESS);
 	ck_assert_uint_eq(queue_flags(s->conn, true) & MEMIF_QUEUE_FLAG_POLLING, 0);
 	app_send(s, 0, 5, FRAME, 5);
-	ENV_UNTIL(&e, m->rx_pkts >= 10, RUN_MS);
-	ck_assert_uint_eq(m->rx_pkts, 10);
+	wait_rx(&e, m, 10);
 	ck_assert_int_gt(m->n_irq, 0);
 	ck_assert_int_eq(m->rx_err, 0);
 
 	/* Bad queue: QID. */
 	ck_assert_int_eq(memif_set_rx_mode(m->conn, MEMIF_RX_MODE_POLLING, 1), MEMIF_ERR_QID);
-
-	env_delete(s);
-	env_delete(m);
-	env_close(&e);
-	free(m);
-	free(s);
+	pair_down(&e, m, s);
 }
 END_TEST
 
@@ -712,9 +695,7 @@ START_TEST(test_noconn_disconnected)
 	memif_buffer_t b[4], b2[4];
 	memif_details_t md;
 	memif_conn_handle_t none = NULL;
-	char path[108], buf[4096];
-	memif_conn_args_t ca;
-	memif_socket_handle_t sock;
+	char buf[4096];
 	uint16_t n = 0;
 	int fd = 0;
 
@@ -736,15 +717,9 @@ START_TEST(test_noconn_disconnected)
 
 	/* Interfaces that exist but have no peer. */
 	env_init(&e, false);
-	memset(path, 0, sizeof(path));
-	t_sock_path(path, sizeof(path), "lonely");
-	sock = env_socket(&e, path, "lonely", 100);
-	app_conn_args(&ca, sock, true, 0, "m");
-	ck_assert_int_eq(app_create(m, &ca, true), MEMIF_ERR_SUCCESS);
+	app_open(m, env_tmp_socket(&e, "lonely", "lonely"), true, 0, "m");
 	/* A slave whose path has no listener: it keeps trying. */
-	t_sock_path(path, sizeof(path), "nobody");
-	app_conn_args(&ca, env_socket(&e, path, "lonely-s", 100), false, 0, "s");
-	ck_assert_int_eq(app_create(s, &ca, true), MEMIF_ERR_SUCCESS);
+	app_open(s, env_tmp_socket(&e, "nobody", "lonely-s"), false, 0, "s");
 	env_run_for(&e, 150); /* the slave retries meanwhile */
 	ck_assert(!m->up && !s->up);
 	for (int i = 0; i < 2; i++) {
@@ -763,11 +738,7 @@ START_TEST(test_noconn_disconnected)
 	ck_assert_int_eq(memif_buffer_requeue(s->conn, &b[0], &b2[0]), MEMIF_ERR_DISCONNECTED);
 	ck_assert_int_eq(memif_set_next_free_buffer(s->conn, 0, &b[0]), MEMIF_ERR_DISCONNECTED);
 	ck_assert_int_eq(memif_set_next_free_buffer(m->conn, 0, &b[0]), MEMIF_ERR_DISCONNECTED);
-	env_delete(s);
-	env_delete(m);
-	env_close(&e);
-	free(m);
-	free(s);
+	pair_down(&e, m, s);
 }
 END_TEST
 
@@ -777,36 +748,18 @@ static bool secret_pair(const uint8_t *msecret, const uint8_t *ssecret, const ch
 {
 	struct env e;
 	struct app *m = app_new(), *s = app_new();
-	char path[108];
-	memif_conn_args_t ca;
-	memif_socket_handle_t ms, ss;
 	bool up;
 
-	env_init(&e, false);
-	memset(path, 0, sizeof(path));
-	t_sock_path(path, sizeof(path), name);
-	ms = env_socket(&e, path, "sec-m", 100);
-	ss = env_socket(&e, path, "sec-s", 100);
-	app_conn_args(&ca, ms, true, 0, "m");
-	if (msecret)
-		memcpy(ca.secret, msecret, sizeof(ca.secret));
-	ck_assert_int_eq(app_create(m, &ca, true), MEMIF_ERR_SUCCESS);
-	app_conn_args(&ca, ss, false, 0, "s");
-	if (ssecret)
-		memcpy(ca.secret, ssecret, sizeof(ca.secret));
-	ck_assert_int_eq(app_create(s, &ca, true), MEMIF_ERR_SUCCESS);
+	m->secret = msecret;
+	s->secret = ssecret;
+	pair_start(&e, false, name, m, s);
 	ENV_UNTIL(&e, m->up && s->up, 1000);
 	up = m->up && s->up;
 	if (up) {
 		app_send(s, 0, 2, FRAME, 0);
-		ENV_UNTIL(&e, m->rx_pkts >= 2, RUN_MS);
-		ck_assert_uint_eq(m->rx_pkts, 2);
+		wait_rx(&e, m, 2);
 	}
-	env_delete(s);
-	env_delete(m);
-	env_close(&e);
-	free(m);
-	free(s);
+	pair_down(&e, m, s);
 	return up;
 }
 
@@ -856,9 +809,9 @@ START_TEST(test_buffer_requeue)
 	uint16_t n = 0, tx = 0;
 	void *rdata;
 
-	env_init(&e, false);
 	/* The slave takes packets itself (no on_interrupt). */
-	pair_up(&e, "requeue", m, s, true, false);
+	s->poll_only = true;
+	pair_up(&e, false, "requeue", m, s);
 
 	app_send(m, 0, 1, 200, 7);
 	memset(&rb, 0, sizeof(rb));
@@ -894,9 +847,7 @@ START_TEST(test_buffer_requeue)
 	ck_assert_int_eq(memif_tx_burst(s->conn, 0, &rb, 1, &tx), MEMIF_ERR_SUCCESS);
 	ck_assert_uint_eq(tx, 1);
 	m->next_seq = 7;
-	ENV_UNTIL(&e, m->rx_pkts + m->rx_bad >= 1, RUN_MS);
-	ck_assert_uint_eq(m->rx_pkts, 1);
-	ck_assert_uint_eq(m->rx_bad, 0);
+	wait_rx(&e, m, 1);
 
 	/* The old tx buffer goes back to the rx ring with the refill; traffic goes on. */
 	ck_assert_int_eq(memif_refill_queue(s->conn, 0, 1, 0), MEMIF_ERR_SUCCESS);
@@ -921,15 +872,8 @@ START_TEST(test_buffer_requeue)
 	m->next_seq = 0;
 	m->rx_pkts = 0;
 	app_send(s, 0, 100, FRAME, 0);
-	ENV_UNTIL(&e, m->rx_pkts >= 100, RUN_MS);
-	ck_assert_uint_eq(m->rx_pkts, 100);
-	ck_assert_uint_eq(m->rx_bad, 0);
-
-	env_delete(s);
-	env_delete(m);
-	env_close(&e);
-	free(m);
-	free(s);
+	wait_rx(&e, m, 100);
+	pair_down(&e, m, s);
 }
 END_TEST
 
@@ -944,8 +888,7 @@ START_TEST(test_set_next_free_buffer)
 	uint16_t n = 0, tx = 0;
 	uint32_t bad = 0;
 
-	env_init(&e, false);
-	pair_up(&e, master_sends ? "nextfree-m" : "nextfree-s", m, s, true, true);
+	pair_up(&e, false, master_sends ? "nextfree-m" : "nextfree-s", m, s);
 	tx_app = master_sends ? m : s;
 	rx_app = master_sends ? s : m;
 
@@ -977,9 +920,7 @@ START_TEST(test_set_next_free_buffer)
 	ck_assert_uint_eq(bad, 0);
 	ck_assert_int_eq(memif_tx_burst(tx_app->conn, 0, b, 8, &tx), MEMIF_ERR_SUCCESS);
 	ck_assert_uint_eq(tx, 8);
-	ENV_UNTIL(&e, rx_app->rx_pkts + rx_app->rx_bad >= 8, RUN_MS);
-	ck_assert_uint_eq(rx_app->rx_pkts, 8);
-	ck_assert_uint_eq(rx_app->rx_bad, 0);
+	wait_rx(&e, rx_app, 8);
 	env_run_for(&e, 50);
 	ck_assert_uint_eq(rx_app->rx_pkts + rx_app->rx_bad, 8); /* nothing more */
 
@@ -995,15 +936,9 @@ START_TEST(test_set_next_free_buffer)
 	ck_assert_int_eq(memif_set_next_free_buffer(tx_app->conn, 0, &old2), MEMIF_ERR_SUCCESS);
 	/* And the queue still works. */
 	app_send(tx_app, 0, 50, FRAME, 8);
-	ENV_UNTIL(&e, rx_app->rx_pkts + rx_app->rx_bad >= 58, RUN_MS);
-	ck_assert_uint_eq(rx_app->rx_pkts, 58);
+	wait_rx(&e, rx_app, 58);
 	ck_assert_int_eq(rx_app->rx_err, 0);
-
-	env_delete(s);
-	env_delete(m);
-	env_close(&e);
-	free(m);
-	free(s);
+	pair_down(&e, m, s);
 }
 END_TEST
 
