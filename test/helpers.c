@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -802,6 +803,20 @@ pid_t t_peer_fork(int (*fn)(void *), void *arg, int keep_fd)
 		_exit(99);
 	close_fds_except(keep_fd);
 	_exit(fn(arg) & 0xff);
+}
+
+pid_t t_peer_fork_socketpair(int (*fn)(void *), void *arg, int *peer_fd, int *my_fd)
+{
+	int sv[2];
+	pid_t pid;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	*peer_fd = sv[1];
+	pid = t_peer_fork(fn, arg, sv[1]);
+	ck_assert_int_gt(pid, 0);
+	close(sv[1]);
+	*my_fd = sv[0];
+	return pid;
 }
 
 static int decode_status(int st)

@@ -17,7 +17,9 @@
  *   frames             t_frame_*: packets carrying their sequence number and
  *                      length, filled and verified across buffer chains.
  *   peers              t_peer_fork()/t_peer_wait(): run a peer process with
- *                      a deadline and collect its exit status.
+ *                      a deadline and collect its exit status;
+ *                      t_peer_fork_socketpair() also links it by a socketpair.
+ *   sanitizers         T_UNDER_TSAN: 1 in a ThreadSanitizer build, else 0.
  *
  * Check environment: CK_RUN_SUITE / CK_RUN_CASE select tests, CK_FORK=no
  * runs them in-process (handy under gdb), CK_DEFAULT_TIMEOUT and
@@ -34,6 +36,23 @@
 #include <check.h>
 
 #include "libmemif.h"
+
+/* ---- sanitizers ---------------------------------------------------------- */
+
+/*
+ * 1 when this file is built with ThreadSanitizer (gcc or clang), else 0:
+ * TSan is slow, so threaded tests scale their frame counts down with it.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define T_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_UNDER_TSAN 1
+#endif
+#endif
+#ifndef T_UNDER_TSAN
+#define T_UNDER_TSAN 0
+#endif
 
 /* ---- time ------------------------------------------------------------- */
 
@@ -295,6 +314,13 @@ void t_pair_close(struct t_pair *p);
  * Returns the pid or -1.
  */
 pid_t t_peer_fork(int (*fn)(void *), void *arg, int keep_fd);
+/*
+ * t_peer_fork with a socketpair between us and the peer: the peer's end is
+ * stored in *peer_fd before the fork (so arg can carry it to fn) and is the
+ * one fd the peer keeps; ours goes to *my_fd (close it when done). Asserts
+ * that the socketpair and the fork succeed. Returns the pid.
+ */
+pid_t t_peer_fork_socketpair(int (*fn)(void *), void *arg, int *peer_fd, int *my_fd);
 /*
  * Wait up to timeout_ms for the peer: its exit code, 128 + signal if it was
  * killed, or -1 on timeout (then it is killed and reaped).

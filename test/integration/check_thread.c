@@ -15,15 +15,7 @@
 
 #include "helpers.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
-#ifdef UNDER_TSAN
+#if T_UNDER_TSAN
 #define FRAMES 4000u  /* TSan is slow: about 15 trips around each ring */
 #define RUN_MS 90000
 #else

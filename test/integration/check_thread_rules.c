@@ -34,19 +34,11 @@
 #include "helpers.h"
 #include "hostile.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
 #define WAIT_MS 3000
 #define LOG2 6
 #define RING (1u << LOG2)
 
-#ifdef UNDER_TSAN
+#if T_UNDER_TSAN
 #define IRQ_FRAMES 200u
 #define STAT_FRAMES 20000u
 #else

@@ -36,20 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "helpers.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
-#ifdef UNDER_TSAN
+#if T_UNDER_TSAN
 #define QUEUES 2
 #define MIN_PER_EPOCH 300u /* echoed frames per queue before the next disruption */
 #elif defined(__SANITIZE_ADDRESS__)
@@ -401,20 +392,6 @@ static bool ctl_step(struct ctl *c, int64_t deadline)
 #define CTL_UNTIL(c, cond, ms)                                                     \
 	for (int64_t c__dl = t_deadline(ms); !(cond) && ctl_step((c), c__dl);)
 
-static pid_t start_peer(struct peer_args *a, int *my_fd)
-{
-	int sv[2];
-	pid_t pid;
-
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	a->fd = sv[1];
-	pid = t_peer_fork(peer_main, a, sv[1]);
-	ck_assert_int_gt(pid, 0);
-	close(sv[1]);
-	*my_fd = sv[0];
-	return pid;
-}
-
 static bool traffic_since(struct ctl *c, const uint64_t *base, uint32_t min)
 {
 	for (int q = 0; q < QUEUES; q++) {
@@ -493,7 +470,7 @@ static void run_stress(bool me_master, bool touch)
 		ck_assert_int_eq(pthread_create(&w->th, NULL, worker_main, w), 0);
 	}
 
-	pid = start_peer(&a, &fd);
+	pid = t_peer_fork_socketpair(peer_main, &a, &a.fd, &fd);
 	for (int epoch = 0; epoch < EPOCHS; epoch++) {
 		uint64_t base[QUEUES];
 		bool kill_it = epoch % 2 == 0;
@@ -526,7 +503,7 @@ static void run_stress(bool me_master, bool touch)
 			status = t_peer_wait(pid, STEP_MS);
 			close(fd);
 			ck_assert_int_eq(status, 128 + SIGKILL);
-			pid = start_peer(&a, &fd);
+			pid = t_peer_fork_socketpair(peer_main, &a, &a.fd, &fd);
 		} else {
 			ck_assert_int_eq(t_msg_send(fd, MSG_RECREATE), 0);
 		}

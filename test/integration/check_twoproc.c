@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -200,20 +199,6 @@ static bool parent_pred(void *arg)
 	return (mine && w->done.got) || w->peer_gone || w->done.broken;
 }
 
-static pid_t start_peer(struct peer_args *a, int *my_fd)
-{
-	int sv[2];
-	pid_t pid;
-
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	a->fd = sv[1];
-	pid = t_peer_fork(peer_main, a, sv[1]);
-	ck_assert_int_gt(pid, 0);
-	close(sv[1]);
-	*my_fd = sv[0];
-	return pid;
-}
-
 /* Run `count` frames each way with a peer process; leaves the link to be torn down. */
 static void exchange_with_peer(struct side *sd, struct peer_args *a)
 {
@@ -222,7 +207,7 @@ static void exchange_with_peer(struct side *sd, struct peer_args *a)
 	struct t_rxq *rq = side_rxq(sd);
 	int connects = sd->ep.n_connect, disconnects = sd->ep.n_disconnect;
 
-	w.pid = start_peer(a, &fd);
+	w.pid = t_peer_fork_socketpair(peer_main, a, &a->fd, &fd);
 	w.done.fd = fd;
 	w.done.want = MSG_DONE;
 
@@ -327,7 +312,7 @@ START_TEST(test_peer_killed)
 	memset(&w, 0, sizeof(w));
 	w.sd = &sd;
 	w.min_rx = 2000;
-	w.pid = start_peer(&a, &fd);
+	w.pid = t_peer_fork_socketpair(peer_main, &a, &a.fd, &fd);
 	w.up.fd = fd;
 	w.up.want = MSG_UP;
 	t_loop_run_until(&sd.loop, traffic_flowing, &w, RUN_MS);
