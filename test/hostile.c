@@ -410,10 +410,10 @@ void h_msg_disconnect(memif_msg_t *m, uint32_t code, const char *reason)
 
 /* ---- memory ------------------------------------------------------------------------------ */
 
-int h_memfd_kind(uint64_t size, enum h_mem kind)
+int h_memfd_named(const char *name, uint64_t size, enum h_mem kind)
 {
 	unsigned flags = MFD_CLOEXEC | (kind == H_MEM_UNSEALABLE ? 0 : MFD_ALLOW_SEALING);
-	int fd = memfd_create("hostile", flags);
+	int fd = memfd_create(name, flags);
 	int err;
 
 	if (fd < 0)
@@ -425,6 +425,11 @@ int h_memfd_kind(uint64_t size, enum h_mem kind)
 		return err;
 	}
 	return fd;
+}
+
+int h_memfd_kind(uint64_t size, enum h_mem kind)
+{
+	return h_memfd_named("hostile", size, kind);
 }
 
 int h_memfd(uint64_t size, bool seal)

@@ -114,6 +114,8 @@ enum h_mem {
 int h_memfd(uint64_t size, bool seal);
 /* A memfd of `size` bytes made the way `kind` says. */
 int h_memfd_kind(uint64_t size, enum h_mem kind);
+/* The same, with the memfd's name (what /proc/PID/fd shows) given. */
+int h_memfd_named(const char *name, uint64_t size, enum h_mem kind);
 int h_eventfd(void);
 /* Bytes of a ring of 2^log2 descriptors. */
 uint64_t h_ring_bytes(uint8_t log2);

@@ -22,84 +22,56 @@
 # Every process started here is stopped by pid on exit; the work directory
 # (socket file, logs) is removed unless --keep or a failure.
 
-set -u
+# Argument checks, the work directory, cleanup, waiting for log lines:
+# common.sh, shared with the other cells.
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=common.sh
+. "$here/common.sh"
 
-BIN="" RESPONDER="" ROLE=slave SOCKKIND=fs MODE=interrupt SIZES=98,1500,9000 COUNT=1000
-SECRET="" ID=0 TIMEOUT=20 KEEP=0
+RESPONDER="" SIZES=98,1500,9000 TIMEOUT=20 # common.sh's other defaults fit
 
 usage() {
 	sed -n '3,/^$/s/^# \{0,1\}//p' "$0"
 }
 
+# The options above, and only those; common.sh's parse_args checks them.
+args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--bin) BIN=$2; shift ;;
 	--responder) RESPONDER=$2; shift ;;
-	--role) ROLE=$2; shift ;;
-	--socket) SOCKKIND=$2; shift ;;
-	--mode) MODE=$2; shift ;;
-	--sizes) SIZES=$2; shift ;;
-	--count) COUNT=$2; shift ;;
-	--secret) SECRET=$2; shift ;;
-	--id) ID=$2; shift ;;
-	--timeout) TIMEOUT=$2; shift ;;
-	--keep) KEEP=1 ;;
+	--bin|--role|--socket|--mode|--sizes|--count|--secret|--id|--timeout) args+=("$1" "$2"); shift ;;
+	--keep) args+=("$1") ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
 	esac
 	shift
 done
-case "$ROLE" in slave|master) ;; *) echo "bad --role $ROLE" >&2; exit 2 ;; esac
-case "$SOCKKIND" in fs|abstract) ;; *) echo "bad --socket $SOCKKIND" >&2; exit 2 ;; esac
-case "$MODE" in interrupt|polling) ;; *) echo "bad --mode $MODE" >&2; exit 2 ;; esac
-for p in "$BIN" "$RESPONDER"; do
-	if [ -z "$p" ] || [ ! -x "$p" ]; then
-		echo "program not found: '$p' (pass --bin and --responder)" >&2
-		exit 2
-	fi
-done
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/memif-vpp.XXXXXX")
-if [ "$SOCKKIND" = fs ]; then
-	SOCK="$WORK/memif.sock"
-else
-	SOCK="@memif-vpp-$$-$RANDOM"
+parse_args ${args[@]+"${args[@]}"}
+if [ -z "$RESPONDER" ] || [ ! -x "$RESPONDER" ]; then
+	echo "icmp-responder not found: '$RESPONDER' (pass --responder)" >&2
+	exit 2
 fi
-PIDS=()
+setup_work # WORK, SOCK_PATH, PIDS, the cleanup trap
 
-cleanup() {
-	local rc=$? pid i
-	for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	[ "$SOCKKIND" = fs ] && rm -f "$SOCK"
-	if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
-		echo "logs kept in $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
+# common.sh's cleanup, and the socket file goes even when the logs stay.
+vpp_cleanup() {
+	local rc=$?
+	[ "$SOCKKIND" = fs ] && rm -f "$SOCK_PATH"
+	(exit "$rc")
+	cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap vpp_cleanup EXIT
 
 fail() {
 	echo "FAIL: $*"
 	local f
 	for f in "$WORK"/*.log; do
-		[ -f "$f" ] || continue
-		echo "----- $(basename "$f") (last 40 lines)"
-		tail -n 40 "$f"
+		[ -f "$f" ] && show_log "$(basename "$f" .log)" "$f" 40
 	done
 	exit 1
 }
 
+# Drop a reaped pid from PIDS, so that cleanup never signals its number.
 forget() {
 	local pid keep=()
 	for pid in ${PIDS[@]+"${PIDS[@]}"}; do
@@ -108,26 +80,14 @@ forget() {
 	PIDS=(${keep[@]+"${keep[@]}"})
 }
 
-# wait_line FILE REGEX SECONDS PID: REGEX shows up in FILE while PID lives.
-wait_line() {
-	local file=$1 re=$2 secs=$3 pid=$4
-	local end=$((SECONDS + secs))
-	while [ $SECONDS -le $end ]; do
-		grep -qE -- "$re" "$file" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || { grep -qE -- "$re" "$file" 2>/dev/null; return; }
-		sleep 0.05
-	done
-	return 1
-}
-
 resp_role=master
 [ "$ROLE" = master ] && resp_role=slave
-resp_args=(--role "$resp_role" -S "$SOCK" -I "$ID" --no-stdin -a 192.168.1.1)
-peer_args=(--role "$ROLE" --socket "$SOCK" --id "$ID" --mode "$MODE" --sizes "$SIZES"
+resp_args=(--role "$resp_role" -S "$SOCK_PATH" -I "$ID" --no-stdin -a 192.168.1.1)
+vpp_args=(--role "$ROLE" --socket "$SOCK_PATH" --id "$ID" --mode "$MODE" --sizes "$SIZES"
 	--count "$COUNT" --timeout "$TIMEOUT" --ip 192.168.1.2 --peer-ip 192.168.1.1)
 if [ -n "$SECRET" ]; then
 	resp_args+=(-k "$SECRET")
-	peer_args+=(--secret "$SECRET")
+	vpp_args+=(--secret "$SECRET")
 fi
 [ "$MODE" = polling ] && resp_args+=(-p)
 
@@ -140,24 +100,23 @@ start() { # start NAME CMD...: in the background, pid in LAST
 	LAST=$!
 	PIDS+=("$LAST")
 }
+start_responder() { start responder "$RESPONDER" "${resp_args[@]}"; resp_pid=$LAST; }
+start_vpp_peer() { start peer "$BIN" "${vpp_args[@]}"; peer_pid=$LAST; }
 
-echo "vpp_peer $ROLE vs icmp-responder $resp_role, $SOCKKIND socket $SOCK, $MODE," \
+echo "vpp_peer $ROLE vs icmp-responder $resp_role, $SOCKKIND socket $SOCK_PATH, $MODE," \
 	"sizes $SIZES x $COUNT${SECRET:+, secret of ${#SECRET} bytes}"
 
+# The master first; the slave once the master has said it is up.
 if [ "$ROLE" = slave ]; then
-	start responder "$RESPONDER" "${resp_args[@]}"
-	resp_pid=$LAST
-	wait_line "$WORK/responder.log" '^icmp-responder: ' 10 "$resp_pid" ||
+	start_responder
+	wait_for_line "$WORK/responder.log" '^icmp-responder: ' 10 "$resp_pid" ||
 		fail "icmp-responder did not start"
-	start peer "$BIN" "${peer_args[@]}"
-	peer_pid=$LAST
+	start_vpp_peer
 else
-	start peer "$BIN" "${peer_args[@]}"
-	peer_pid=$LAST
-	wait_line "$WORK/peer.log" '^listening on ' 10 "$peer_pid" ||
+	start_vpp_peer
+	wait_for_line "$WORK/peer.log" '^listening on ' 10 "$peer_pid" ||
 		fail "vpp_peer did not start listening"
-	start responder "$RESPONDER" "${resp_args[@]}"
-	resp_pid=$LAST
+	start_responder
 fi
 
 rc=0
@@ -167,11 +126,9 @@ cat "$WORK/peer.log"
 [ "$rc" -eq 0 ] || fail "vpp_peer exited with $rc"
 
 kill -0 "$resp_pid" 2>/dev/null || fail "icmp-responder died during the run"
-kill -TERM "$resp_pid"
-rc=0
-wait "$resp_pid" || rc=$?
+stop_pid "$resp_pid" # TERM; KILL after 5 s
 forget "$resp_pid"
-[ "$rc" -eq 0 ] || fail "icmp-responder exited with $rc after SIGTERM"
+[ "$WAIT_RC" -eq 0 ] || fail "icmp-responder exited with $WAIT_RC after SIGTERM"
 n_sizes=$(echo "$SIZES" | tr ',' '\n' | grep -c .)
 want=$((COUNT * n_sizes))
 grep -q " $want icmp replies, " "$WORK/responder.log" ||

@@ -45,6 +45,9 @@
  * id, sequence and every payload byte. Prints a summary; exits 0 only if
  * every request got exactly one intact reply and the peer broke no rule we
  * check; 1 otherwise; 2 on a usage error.
+ *
+ * Sockets, fd passing, control messages and memfds come from test/hostile.c
+ * (h_*: the tests' raw-protocol peer, which never calls the library either).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,15 +62,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <memif.h>
+
+#include "hostile.h" /* the raw protocol: sockets, fds, messages, memfds */
 
 #define PROG "vpp_peer"
 
@@ -160,8 +162,8 @@ struct peer {
 	unsigned n_regions;
 	struct ring s2m, m2s;
 	struct pool pool;
-	uint8_t peer_name[MEMIF_NAME_LEN + 1];
-	uint8_t peer_if[MEMIF_NAME_LEN + 1];
+	char peer_name[MEMIF_NAME_LEN + 1];
+	char peer_if[MEMIF_NAME_LEN + 1];
 	/* checks */
 	unsigned errors;
 	uint64_t refills, refill_slots, refill_skipped, refill_small;
@@ -194,19 +196,24 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
+__attribute__((format(printf, 1, 0))) static void vfail(const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	g.errors++;
 	if (g.errors > 20)
 		return; /* counted, not printed again and again */
 	fputs("ERROR: ", stdout);
-	va_start(ap, fmt);
 	vprintf(fmt, ap);
-	va_end(ap);
 	fputc('\n', stdout);
 	fflush(stdout);
+}
+
+__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(fmt, ap);
+	va_end(ap);
 }
 
 static void close_fd(int *fd)
@@ -218,112 +225,61 @@ static void close_fd(int *fd)
 
 /* ---- control channel ------------------------------------------------------------ */
 
-static int make_addr(const char *path, struct sockaddr_un *sa, socklen_t *len)
+/*
+ * Wait until fd is readable before `deadline`: 1; 0 when the time is up or
+ * a signal asked us to stop; -1 on a poll error.
+ */
+static int wait_in(int fd, double deadline)
 {
-	size_t n;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	if (path[0] == '@') { /* abstract: VPP's "abstract:NAME" */
-		n = strlen(path + 1);
-		if (n == 0 || n + 1 > sizeof(sa->sun_path))
+	for (;;) {
+		double left = deadline - now_s();
+		int r;
+
+		if (left <= 0 || g_stop)
+			return 0;
+		r = poll(&p, 1, (int)(left * 1000) + 1);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
 			return -1;
-		memcpy(sa->sun_path + 1, path + 1, n);
-		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
-	} else {
-		n = strlen(path);
-		if (n == 0 || n >= sizeof(sa->sun_path))
-			return -1;
-		memcpy(sa->sun_path, path, n);
-		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
 	}
-	return 0;
 }
 
+/* One 128-byte message with fd `fd` (none if negative); 0 or -1. */
 static int send_msg(const memif_msg_t *m, int fd)
 {
-	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	memset(&u, 0, sizeof(u));
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(g.sock_fd, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(*m))
-		return -1;
-	return 0;
+	return h_send_msg(g.sock_fd, m, fd) < 0 ? -1 : 0;
 }
 
 /* Receive one message (and at most one fd) before `deadline`; 0 or -1. */
 static int recv_msg(memif_msg_t *m, int *fd, double deadline)
 {
-	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct pollfd p = { .fd = g.sock_fd, .events = POLLIN };
-	ssize_t n;
+	int nfds, n, r;
 
 	*fd = -1;
 	memset(m, 0, sizeof(*m));
-	for (;;) {
-		double left = deadline - now_s();
-		int r;
-
-		if (left <= 0 || g_stop) {
-			printf("control channel: no message within the time limit\n");
-			return -1;
-		}
-		r = poll(&p, 1, (int)(left * 1000) + 1);
-		if (r > 0)
-			break;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
-	mh.msg_control = u.buf;
-	mh.msg_controllen = sizeof(u.buf);
-	n = recvmsg(g.sock_fd, &mh, MSG_CMSG_CLOEXEC);
+	r = wait_in(g.sock_fd, deadline);
+	if (r == 0)
+		printf("control channel: no message within the time limit\n");
+	if (r <= 0)
+		return -1;
+	n = h_recv(g.sock_fd, m, sizeof(*m), fd, 1, &nfds, 0, NULL);
 	if (n <= 0) {
 		printf("control channel: closed by the peer\n");
+		close_fd(fd);
 		return -1;
 	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < k; i++) {
-				int f;
-				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				if (*fd < 0)
-					*fd = f;
-				else
-					close(f);
-			}
-		}
-	}
-	if (n != (ssize_t)sizeof(*m)) {
-		fail("control message of %zd bytes (expected %zu)", n, sizeof(*m));
+	if (n != (int)sizeof(*m)) {
+		fail("control message of %d bytes (expected %zu)", n, sizeof(*m));
 		close_fd(fd);
 		return -1;
 	}
 	if (m->type == MEMIF_MSG_TYPE_DISCONNECT) {
 		char s[MEMIF_DISCONNECT_STRING_LEN + 1];
 
-		memcpy(s, m->disconnect.string, MEMIF_DISCONNECT_STRING_LEN);
-		s[MEMIF_DISCONNECT_STRING_LEN] = 0;
+		h_get_name(s, m->disconnect.string, MEMIF_DISCONNECT_STRING_LEN);
 		printf("peer disconnected us: \"%s\" (code %" PRIu32 ")\n", s, m->disconnect.code);
 		close_fd(fd);
 		return -1;
@@ -343,60 +299,57 @@ static int expect(uint16_t type, memif_msg_t *m, int *fd, double deadline)
 	return 0;
 }
 
+/* VPP's way: send one message (with fd, if not negative), wait for its ACK. */
+static int send_acked(const memif_msg_t *m, int fd, double deadline)
+{
+	memif_msg_t ack;
+	int ack_fd;
+
+	if (send_msg(m, fd) < 0 || expect(MEMIF_MSG_TYPE_ACK, &ack, &ack_fd, deadline) < 0)
+		return -1;
+	close_fd(&ack_fd);
+	return 0;
+}
+
+static int send_ack(void)
+{
+	memif_msg_t m;
+
+	h_msg_ack(&m);
+	return send_msg(&m, -1);
+}
+
 static void send_disconnect(const char *why)
 {
 	memif_msg_t m;
 
-	memset(&m, 0, sizeof(m));
-	m.type = MEMIF_MSG_TYPE_DISCONNECT;
-	m.disconnect.code = 0;
-	snprintf((char *)m.disconnect.string, sizeof(m.disconnect.string), "%s", why);
+	h_msg_disconnect(&m, 0, why);
 	(void)send_msg(&m, -1);
 }
 
-static void name_copy(uint8_t dst[MEMIF_NAME_LEN + 1], const uint8_t *src)
+/* Master: refuse the slave with DISCONNECT `why`; the error says more. -1. */
+__attribute__((format(printf, 2, 3))) static int refuse(const char *why, const char *fmt, ...)
 {
-	memcpy(dst, src, MEMIF_NAME_LEN);
-	dst[MEMIF_NAME_LEN] = 0;
-}
+	va_list ap;
 
-/* VPP's memif_msg_strlcpy: at most len - 1 bytes, then a NUL. */
-static void vpp_strlcpy(uint8_t *dst, size_t len, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n > len - 1)
-		n = len - 1;
-	memcpy(dst, src, n);
-	dst[n] = 0;
+	send_disconnect(why);
+	va_start(ap, fmt);
+	vfail(fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 /* ---- shared memory -------------------------------------------------------------- */
-
-static uint64_t ring_bytes(uint8_t log2)
-{
-	return sizeof(memif_ring_t) + ((uint64_t)sizeof(memif_desc_t) << log2);
-}
 
 static int make_memfd(const char *name, uint64_t size, bool sealable)
 {
 	/* VPP: clib_mem_vm_create_fd. Default pages: MFD_ALLOW_SEALING, then
 	 * F_SEAL_SHRINK. Buffer pools on hugepages: MFD_HUGETLB and no
 	 * MFD_ALLOW_SEALING. No hugepages here: a plain memfd, still unsealable. */
-	int fd = memfd_create(name, MFD_CLOEXEC | (sealable ? MFD_ALLOW_SEALING : 0u));
+	int fd = h_memfd_named(name, size, sealable ? H_MEM_SEALED : H_MEM_UNSEALABLE);
 
 	if (fd < 0) {
-		fail("memfd_create(%s): %s", name, strerror(errno));
-		return -1;
-	}
-	if (ftruncate(fd, (off_t)size) < 0) {
-		fail("ftruncate(%s): %s", name, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (sealable && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
-		fail("sealing %s: %s", name, strerror(errno));
-		close(fd);
+		fail("memfd %s of %" PRIu64 " bytes: %s", name, size, strerror(-fd));
 		return -1;
 	}
 	return fd;
@@ -452,6 +405,20 @@ static uint32_t buf_offset(uint32_t b)
 static uint8_t *buf_data(uint32_t b)
 {
 	return g.regions[buf_region(b)].addr + buf_offset(b);
+}
+
+/* A descriptor of `len` bytes in buffer b, `skip` bytes into its data. */
+static memif_desc_t buf_desc(uint32_t b, uint32_t skip, uint32_t len, uint16_t flags)
+{
+	memif_desc_t d = {
+		.flags = flags,
+		.region = buf_region(b),
+		.length = len,
+		.offset = buf_offset(b) + skip,
+		.metadata = 0,
+	};
+
+	return d;
 }
 
 static bool pool_get(uint32_t *b)
@@ -680,20 +647,16 @@ static bool slave_tx(const uint8_t *f, size_t len, uint16_t seq)
 	if (need > free_slots || need > g.pool.count)
 		return false;
 	while (off < len) {
-		uint32_t b = 0, room, n;
-		memif_desc_t d;
+		uint32_t b = 0, skip = nseg == 0 ? headroom : 0u;
+		uint32_t n = VPP_DATA_SIZE - skip;
 
 		pool_get(&b);
-		room = VPP_DATA_SIZE - (nseg == 0 ? headroom : 0u);
-		n = (uint32_t)(len - off < room ? len - off : room);
-		memcpy(buf_data(b) + (nseg == 0 ? headroom : 0u), f + off, n);
+		if (n > len - off)
+			n = (uint32_t)(len - off);
+		memcpy(buf_data(b) + skip, f + off, n);
 		off += n;
-		d.flags = off < len ? MEMIF_DESC_FLAG_NEXT : 0;
-		d.region = buf_region(b);
-		d.length = n;
-		d.offset = buf_offset(b) + (nseg == 0 ? headroom : 0u);
-		d.metadata = 0;
-		q->ring->desc[q->head & q->mask] = d;
+		q->ring->desc[q->head & q->mask] =
+			buf_desc(b, skip, n, off < len ? MEMIF_DESC_FLAG_NEXT : 0);
 		q->slot_buf[q->head & q->mask] = b;
 		q->head++;
 		nseg++;
@@ -718,7 +681,6 @@ static void slave_refill(void)
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t s = q->head & q->mask;
 		uint32_t b;
-		memif_desc_t d;
 
 		if (!pool_get(&b))
 			break; /* VPP: "buffer alloc fail", fewer slots this time */
@@ -732,12 +694,7 @@ static void slave_refill(void)
 			}
 		}
 		q->slot_buf[s] = b;
-		d.flags = 0;
-		d.region = buf_region(b);
-		d.length = VPP_DATA_SIZE;
-		d.offset = buf_offset(b);
-		d.metadata = 0;
-		q->ring->desc[s] = d;
+		q->ring->desc[s] = buf_desc(b, 0, VPP_DATA_SIZE, 0);
 		q->head++;
 		g.refill_slots++;
 	}
@@ -746,19 +703,26 @@ static void slave_refill(void)
 	__atomic_store_n(&q->ring->head, q->head, __ATOMIC_RELEASE);
 }
 
-/* Take what the master wrote into our M2S buffers, then refill. */
-static unsigned slave_rx(void)
+/*
+ * Where the data of descriptor d (slot s of the receive ring) is, once the
+ * role's checks passed; NULL: the segment is refused (the check counted or
+ * reported why).
+ */
+typedef const uint8_t *(*seg_fn)(uint16_t s, const memif_desc_t *d);
+
+/* Called with each complete chain of n slots, before they are released. */
+typedef void (*chain_fn)(const struct ring *q, uint16_t n, bool ok);
+
+/*
+ * Take every complete chain among the `avail` slots published on receive
+ * ring q, from q->last on: each segment through seg, the frame reassembled
+ * in g.rx_frame and given to on_frame if no segment was refused. A chain
+ * whose last segment is not published yet stays. Returns the frames taken.
+ */
+static unsigned rx_chains(struct ring *q, uint16_t avail, seg_fn seg, chain_fn taken)
 {
-	struct ring *q = &g.m2s;
-	/* Pairs with the master's release of tail. */
-	uint16_t tail = __atomic_load_n(&q->ring->tail, __ATOMIC_ACQUIRE);
-	uint16_t avail = (uint16_t)(tail - q->last);
 	unsigned frames = 0;
 
-	if (avail > (uint16_t)(q->head - q->last)) {
-		fail("M2S tail %u passes the buffers we offered (head %u)", tail, q->head);
-		return 0;
-	}
 	while (avail) {
 		size_t len = 0;
 		uint16_t used = 0;
@@ -767,22 +731,13 @@ static unsigned slave_rx(void)
 		while (used < avail) {
 			uint16_t s = (uint16_t)(q->last + used) & q->mask;
 			memif_desc_t d = q->ring->desc[s];
-			uint32_t b = q->slot_buf[s];
+			const uint8_t *data = seg(s, &d);
 
 			used++;
-			if (d.region != buf_region(b) || d.offset != buf_offset(b)) {
-				fail("M2S slot %u: the master moved our buffer (region %u offset %u, we "
-				     "gave %u/%u)",
-				     s, d.region, d.offset, buf_region(b), buf_offset(b));
-				ok = false;
-			} else if (d.length > VPP_DATA_SIZE) {
-				fail("M2S slot %u: length %u beyond the %u we offered", s, d.length,
-				     VPP_DATA_SIZE);
-				ok = false;
-			} else if (len + d.length > sizeof(g.rx_frame)) {
+			if (data == NULL || len + d.length > sizeof(g.rx_frame)) {
 				ok = false;
 			} else {
-				memcpy(g.rx_frame + len, buf_data(b), d.length);
+				memcpy(g.rx_frame + len, data, d.length);
 				len += d.length;
 			}
 			if (!(d.flags & MEMIF_DESC_FLAG_NEXT)) {
@@ -792,16 +747,58 @@ static unsigned slave_rx(void)
 		}
 		if (!done)
 			break; /* the rest of the chain is not published yet */
-		for (uint16_t i = 0; i < used; i++)
-			pool_put(q->slot_buf[(uint16_t)(q->last + i) & q->mask]);
+		if (taken)
+			taken(q, used, ok);
 		q->last = (uint16_t)(q->last + used);
 		avail = (uint16_t)(avail - used);
 		frames++;
 		if (ok)
 			on_frame(g.rx_frame, len);
-		else
-			g.st[g.cur].bad++;
 	}
+	return frames;
+}
+
+/* Slave: the master must leave our buffer where we put it, and fill <= 2048. */
+static const uint8_t *slave_seg(uint16_t s, const memif_desc_t *d)
+{
+	uint32_t b = g.m2s.slot_buf[s];
+
+	if (d->region != buf_region(b) || d->offset != buf_offset(b)) {
+		fail("M2S slot %u: the master moved our buffer (region %u offset %u, we gave %u/%u)",
+		     s, d->region, d->offset, buf_region(b), buf_offset(b));
+		return NULL;
+	}
+	if (d->length > VPP_DATA_SIZE) {
+		fail("M2S slot %u: length %u beyond the %u we offered", s, d->length,
+		     VPP_DATA_SIZE);
+		return NULL;
+	}
+	return buf_data(b);
+}
+
+/* Slave: a chain's buffers go back to the pool; a refused one counts as bad. */
+static void slave_taken(const struct ring *q, uint16_t n, bool ok)
+{
+	for (uint16_t i = 0; i < n; i++)
+		pool_put(q->slot_buf[(uint16_t)(q->last + i) & q->mask]);
+	if (!ok)
+		g.st[g.cur].bad++;
+}
+
+/* Take what the master wrote into our M2S buffers, then refill. */
+static unsigned slave_rx(void)
+{
+	struct ring *q = &g.m2s;
+	/* Pairs with the master's release of tail. */
+	uint16_t tail = __atomic_load_n(&q->ring->tail, __ATOMIC_ACQUIRE);
+	uint16_t avail = (uint16_t)(tail - q->last);
+	unsigned frames;
+
+	if (avail > (uint16_t)(q->head - q->last)) {
+		fail("M2S tail %u passes the buffers we offered (head %u)", tail, q->head);
+		return 0;
+	}
+	frames = rx_chains(q, avail, slave_seg, slave_taken);
 	slave_refill();
 	return frames;
 }
@@ -856,59 +853,41 @@ static bool master_tx(const uint8_t *f, size_t len, uint16_t seq)
 	return true;
 }
 
+/* Master: VPP drops what is outside the regions, empty or over 9216 bytes. */
+static const uint8_t *master_seg(uint16_t s, const memif_desc_t *d)
+{
+	(void)s;
+	if (!desc_in_region(d)) {
+		fail("S2M descriptor outside its region (region %u offset %u length %u)", d->region,
+		     d->offset, d->length);
+		g.drops_bad++;
+		return NULL;
+	}
+	if (d->length > VPP_ETH_MAX_DESC) {
+		/* VPP: MEMIF_DESC_STATUS_ERR_DATA_TOO_BIG, the packet is dropped */
+		g.drops_long++;
+		return NULL;
+	}
+	if (d->length == 0) {
+		g.drops_bad++;
+		return NULL;
+	}
+	return g.regions[d->region].addr + d->offset;
+}
+
 static unsigned master_rx(void)
 {
 	struct ring *q = &g.s2m;
 	/* Pairs with the slave's release of head. */
 	uint16_t head = __atomic_load_n(&q->ring->head, __ATOMIC_ACQUIRE);
 	uint16_t avail = (uint16_t)(head - q->last);
-	unsigned frames = 0;
+	unsigned frames;
 
 	if (avail > q->size) {
 		fail("S2M head %u is more than a ring ahead of our tail %u", head, q->last);
 		return 0;
 	}
-	while (avail) {
-		size_t len = 0;
-		uint16_t used = 0;
-		bool ok = true, done = false;
-
-		while (used < avail) {
-			memif_desc_t d = q->ring->desc[(uint16_t)(q->last + used) & q->mask];
-
-			used++;
-			if (!desc_in_region(&d)) {
-				fail("S2M descriptor outside its region (region %u offset %u length %u)",
-				     d.region, d.offset, d.length);
-				g.drops_bad++;
-				ok = false;
-			} else if (d.length > VPP_ETH_MAX_DESC) {
-				/* VPP: MEMIF_DESC_STATUS_ERR_DATA_TOO_BIG, the packet is dropped */
-				g.drops_long++;
-				ok = false;
-			} else if (d.length == 0) {
-				g.drops_bad++;
-				ok = false;
-			} else if (len + d.length > sizeof(g.rx_frame)) {
-				ok = false;
-			} else {
-				memcpy(g.rx_frame + len, g.regions[d.region].addr + d.offset,
-				       d.length);
-				len += d.length;
-			}
-			if (!(d.flags & MEMIF_DESC_FLAG_NEXT)) {
-				done = true;
-				break;
-			}
-		}
-		if (!done)
-			break;
-		q->last = (uint16_t)(q->last + used);
-		avail = (uint16_t)(avail - used);
-		frames++;
-		if (ok)
-			on_frame(g.rx_frame, len);
-	}
+	frames = rx_chains(q, avail, master_seg, NULL);
 	/* Release the slots: pairs with the slave's acquire of tail. */
 	__atomic_store_n(&q->ring->tail, q->last, __ATOMIC_RELEASE);
 	return frames;
@@ -1067,24 +1046,19 @@ static int size_phase(unsigned idx, double deadline)
 
 static int slave_connect(double deadline)
 {
-	struct sockaddr_un sa;
-	socklen_t len;
-
-	if (make_addr(g.o.socket, &sa, &len) < 0) {
-		fprintf(stderr, PROG ": bad socket path '%s'\n", g.o.socket);
-		return -1;
-	}
 	for (;;) {
-		g.sock_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-		if (g.sock_fd < 0) {
-			fail("socket: %s", strerror(errno));
+		int fd = h_connect(g.o.socket);
+
+		if (fd >= 0) {
+			g.sock_fd = fd;
+			return 0;
+		}
+		if (fd == -EINVAL) {
+			fprintf(stderr, PROG ": bad socket path '%s'\n", g.o.socket);
 			return -1;
 		}
-		if (connect(g.sock_fd, (struct sockaddr *)&sa, len) == 0)
-			return 0;
-		close_fd(&g.sock_fd);
 		if (now_s() > deadline || g_stop) {
-			fail("cannot connect to %s: %s", g.o.socket, strerror(errno));
+			fail("cannot connect to %s: %s", g.o.socket, strerror(-fd));
 			return -1;
 		}
 		usleep(100 * 1000); /* VPP retries every 3 s; we are in a hurry */
@@ -1098,7 +1072,7 @@ static int slave_setup_memory(uint8_t log2)
 
 	/* Region 0: rings only (S2M ring 0, then M2S ring 0). */
 	g.n_regions = 1 + g.o.buffer_regions;
-	g.regions[0].size = 2 * ring_bytes(log2);
+	g.regions[0].size = 2 * h_ring_bytes(log2);
 	snprintf(name, sizeof(name), "memif0/%u region 0", (unsigned)g.o.id);
 	g.regions[0].fd = make_memfd(name, g.regions[0].size, true);
 	if (g.regions[0].fd < 0 || map_region(&g.regions[0]) < 0)
@@ -1134,14 +1108,14 @@ static int slave_setup_memory(uint8_t log2)
 	for (uint32_t b = 0; b < nbuf; b++)
 		pool_put(b); /* consecutive buffers alternate between regions */
 
-	int s2m_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	int m2s_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int s2m_fd = h_eventfd();
+	int m2s_fd = h_eventfd();
 	if (s2m_fd < 0 || m2s_fd < 0) {
-		fail("eventfd: %s", strerror(errno));
+		fail("eventfd: %s", strerror(-(s2m_fd < 0 ? s2m_fd : m2s_fd)));
 		return -1;
 	}
 	ring_init(&g.s2m, (memif_ring_t *)g.regions[0].addr, log2, s2m_fd);
-	ring_init(&g.m2s, (memif_ring_t *)(g.regions[0].addr + ring_bytes(log2)), log2, m2s_fd);
+	ring_init(&g.m2s, (memif_ring_t *)(g.regions[0].addr + h_ring_bytes(log2)), log2, m2s_fd);
 	g.s2m.slot_buf = calloc(g.s2m.size, sizeof(uint32_t));
 	g.m2s.slot_buf = calloc(g.m2s.size, sizeof(uint32_t));
 	if (!g.s2m.slot_buf || !g.m2s.slot_buf)
@@ -1158,10 +1132,14 @@ static int slave_handshake(double deadline)
 	memif_msg_t m;
 	int fd;
 	uint8_t log2;
+	char if_name[MEMIF_NAME_LEN + 1];
+
+	snprintf(if_name, sizeof(if_name), "memif0/%u", (unsigned)g.o.id);
 
 	if (expect(MEMIF_MSG_TYPE_HELLO, &m, &fd, deadline) < 0)
 		return -1;
-	name_copy(g.peer_name, m.hello.name);
+	close_fd(&fd);
+	h_get_name(g.peer_name, m.hello.name, MEMIF_NAME_LEN);
 	if (m.hello.min_version > MEMIF_VERSION || m.hello.max_version < MEMIF_VERSION) {
 		fail("incompatible protocol version");
 		return -1;
@@ -1171,48 +1149,32 @@ static int slave_handshake(double deadline)
 	if (slave_setup_memory(log2) < 0)
 		return -1;
 
-	memset(&m, 0, sizeof(m));
-	m.type = MEMIF_MSG_TYPE_INIT;
-	m.init.version = MEMIF_VERSION;
-	m.init.id = g.o.id;
-	m.init.mode = MEMIF_INTERFACE_MODE_ETHERNET;
-	vpp_strlcpy(m.init.name, sizeof(m.init.name), "VPP-like " PROG);
-	if (g.o.has_secret)
-		vpp_strlcpy(m.init.secret, sizeof(m.init.secret), g.o.secret); /* <= 23 bytes */
-	if (send_msg(&m, -1) < 0 || expect(MEMIF_MSG_TYPE_ACK, &m, &fd, deadline) < 0)
+	h_msg_init(&m, MEMIF_VERSION, g.o.id, MEMIF_INTERFACE_MODE_ETHERNET, NULL,
+		   "VPP-like " PROG);
+	if (g.o.has_secret) /* VPP's memif_msg_strlcpy: at most 23 bytes, then a NUL */
+		memcpy(m.init.secret, g.o.secret, strnlen(g.o.secret, VPP_SECRET_MAX));
+	if (send_acked(&m, -1, deadline) < 0)
 		return -1;
 
 	for (unsigned i = 0; i < g.n_regions; i++) {
-		memset(&m, 0, sizeof(m));
-		m.type = MEMIF_MSG_TYPE_ADD_REGION;
-		m.add_region.index = (uint16_t)i;
-		m.add_region.size = g.regions[i].size;
-		if (send_msg(&m, g.regions[i].fd) < 0 ||
-		    expect(MEMIF_MSG_TYPE_ACK, &m, &fd, deadline) < 0)
+		h_msg_add_region(&m, (uint16_t)i, g.regions[i].size);
+		if (send_acked(&m, g.regions[i].fd, deadline) < 0)
 			return -1;
 	}
 	for (int dir = 0; dir < 2; dir++) { /* tx queues (S2M) first, then rx (M2S) */
 		struct ring *q = dir == 0 ? &g.s2m : &g.m2s;
 
-		memset(&m, 0, sizeof(m));
-		m.type = MEMIF_MSG_TYPE_ADD_RING;
-		m.add_ring.flags = dir == 0 ? MEMIF_MSG_ADD_RING_FLAG_S2M : 0;
-		m.add_ring.index = 0;
-		m.add_ring.region = 0;
-		m.add_ring.offset = (uint32_t)((uint8_t *)q->ring - g.regions[0].addr);
-		m.add_ring.log2_ring_size = log2;
-		m.add_ring.private_hdr_size = 0;
-		if (send_msg(&m, q->int_fd) < 0 ||
-		    expect(MEMIF_MSG_TYPE_ACK, &m, &fd, deadline) < 0)
+		/* queue 0 in region 0, private_hdr_size 0 */
+		h_msg_add_ring(&m, dir == 0, 0, 0,
+			       (uint32_t)((uint8_t *)q->ring - g.regions[0].addr), log2);
+		if (send_acked(&m, q->int_fd, deadline) < 0)
 			return -1;
 	}
-	memset(&m, 0, sizeof(m));
-	m.type = MEMIF_MSG_TYPE_CONNECT;
-	snprintf((char *)m.connect.if_name, sizeof(m.connect.if_name), "memif0/%u",
-		 (unsigned)g.o.id);
+	h_msg_connect(&m, false, if_name);
 	if (send_msg(&m, -1) < 0 || expect(MEMIF_MSG_TYPE_CONNECTED, &m, &fd, deadline) < 0)
 		return -1;
-	name_copy(g.peer_if, m.connected.if_name);
+	close_fd(&fd);
+	h_get_name(g.peer_if, m.connected.if_name, MEMIF_NAME_LEN);
 
 	/* memif_connect: polling rx queues mask their interrupt; an interrupt
 	 * queue starts with one pending, so the input node runs once and fills
@@ -1222,8 +1184,8 @@ static int slave_handshake(double deadline)
 	slave_refill();
 	printf("connected to \"%s\" (app \"%s\"); zero copy: region 0 = 2 rings of %u slots, "
 	       "%u buffer region(s) of %" PRIu64 " bytes, %u buffers, stride %u, data offset %u\n",
-	       (char *)g.peer_if, (char *)g.peer_name, g.m2s.size, g.o.buffer_regions,
-	       g.regions[1].size, g.pool.n, BUF_STRIDE, BUF_DATA_OFF);
+	       g.peer_if, g.peer_name, g.m2s.size, g.o.buffer_regions, g.regions[1].size, g.pool.n,
+	       BUF_STRIDE, BUF_DATA_OFF);
 	return 0;
 }
 
@@ -1258,41 +1220,25 @@ static const char *master_check_init(const memif_msg_init_t *in)
 
 static int master_accept(double deadline)
 {
-	struct sockaddr_un sa;
-	socklen_t len;
-	struct pollfd p;
+	int fd = h_listen(g.o.socket);
 
-	if (make_addr(g.o.socket, &sa, &len) < 0) {
-		fprintf(stderr, PROG ": bad socket path '%s'\n", g.o.socket);
+	if (fd < 0) {
+		fail("listen on %s: %s", g.o.socket, strerror(-fd));
 		return -1;
 	}
-	g.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (g.listen_fd < 0 || bind(g.listen_fd, (struct sockaddr *)&sa, len) < 0 ||
-	    listen(g.listen_fd, 1) < 0) {
-		fail("listen on %s: %s", g.o.socket, strerror(errno));
-		return -1;
-	}
+	g.listen_fd = fd;
 	printf("listening on %s\n", g.o.socket);
 	fflush(stdout);
-	p.fd = g.listen_fd;
-	p.events = POLLIN;
-	for (;;) {
-		double left = deadline - now_s();
-		int r;
-
-		if (left <= 0 || g_stop) {
-			fail("no slave connected within the time limit");
-			return -1;
-		}
-		r = poll(&p, 1, (int)(left * 1000) + 1);
-		if (r > 0)
-			break;
-	}
-	g.sock_fd = accept4(g.listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (g.sock_fd < 0) {
-		fail("accept: %s", strerror(errno));
+	if (wait_in(g.listen_fd, deadline) <= 0) {
+		fail("no slave connected within the time limit");
 		return -1;
 	}
+	fd = h_accept(g.listen_fd, 0, NULL);
+	if (fd < 0) {
+		fail("accept: %s", strerror(-fd));
+		return -1;
+	}
+	g.sock_fd = fd;
 	return 0;
 }
 
@@ -1303,32 +1249,23 @@ static int master_handshake(double deadline)
 	const char *why;
 	int rings[2] = { 0, 0 };
 	struct ring *q;
+	char if_name[MEMIF_NAME_LEN + 1];
 
-	memset(&m, 0, sizeof(m));
-	m.type = MEMIF_MSG_TYPE_HELLO;
-	vpp_strlcpy(m.hello.name, sizeof(m.hello.name), "VPP-like " PROG);
-	m.hello.min_version = MEMIF_VERSION;
-	m.hello.max_version = MEMIF_VERSION;
-	m.hello.max_region = VPP_MAX_REGION;
-	m.hello.max_m2s_ring = VPP_MAX_RING;
-	m.hello.max_s2m_ring = VPP_MAX_RING;
-	m.hello.max_log2_ring_size = VPP_MAX_LOG2_RING;
+	h_msg_hello(&m, "VPP-like " PROG, MEMIF_VERSION, MEMIF_VERSION, VPP_MAX_REGION,
+		    VPP_MAX_RING, VPP_MAX_RING, VPP_MAX_LOG2_RING);
 	if (send_msg(&m, -1) < 0)
 		return -1;
 
 	if (expect(MEMIF_MSG_TYPE_INIT, &m, &fd, deadline) < 0)
 		return -1;
-	name_copy(g.peer_name, m.init.name);
+	close_fd(&fd);
+	h_get_name(g.peer_name, m.init.name, MEMIF_NAME_LEN);
 	why = master_check_init(&m.init);
 	if (why) {
 		printf("refusing the slave: %s\n", why);
-		send_disconnect(why);
-		fail("slave refused: %s", why);
-		return -1;
+		return refuse(why, "slave refused: %s", why);
 	}
-	memset(&m, 0, sizeof(m));
-	m.type = MEMIF_MSG_TYPE_ACK;
-	if (send_msg(&m, -1) < 0)
+	if (send_ack() < 0)
 		return -1;
 
 	for (;;) {
@@ -1373,7 +1310,7 @@ static int master_handshake(double deadline)
 		case MEMIF_MSG_TYPE_CONNECT:
 			why = rings[0] != 1 || rings[1] != 1 ? "expected one ring each way" : NULL;
 			if (!why) {
-				name_copy(g.peer_if, m.connect.if_name);
+				h_get_name(g.peer_if, m.connect.if_name, MEMIF_NAME_LEN);
 				goto connect;
 			}
 			break;
@@ -1382,14 +1319,9 @@ static int master_handshake(double deadline)
 			break;
 		}
 		close_fd(&fd);
-		if (why) {
-			send_disconnect(why);
-			fail("slave's setup refused: %s", why);
-			return -1;
-		}
-		memset(&m, 0, sizeof(m));
-		m.type = MEMIF_MSG_TYPE_ACK;
-		if (send_msg(&m, -1) < 0)
+		if (why)
+			return refuse(why, "slave's setup refused: %s", why);
+		if (send_ack() < 0)
 			return -1;
 	}
 
@@ -1399,29 +1331,23 @@ connect:
 	 * it, so that a short file is an error here and not a SIGBUS.) */
 	for (unsigned i = 0; i < g.n_regions; i++) {
 		struct stat stt;
-		if (fstat(g.regions[i].fd, &stt) < 0 || (uint64_t)stt.st_size < g.regions[i].size) {
-			send_disconnect("region smaller than announced");
-			fail("region %u is smaller than announced", i);
-			return -1;
-		}
+		if (fstat(g.regions[i].fd, &stt) < 0 || (uint64_t)stt.st_size < g.regions[i].size)
+			return refuse("region smaller than announced",
+				      "region %u is smaller than announced", i);
 		if (map_region(&g.regions[i]) < 0)
 			return -1;
 	}
 	for (int dir = 0; dir < 2; dir++) {
 		q = dir ? &g.s2m : &g.m2s;
-		if ((uint64_t)q->offset + ring_bytes(q->log2) > g.regions[q->region].size ||
-		    q->offset % 8) {
-			send_disconnect("ring outside its region");
-			fail("%s ring outside region %u", dir ? "S2M" : "M2S", q->region);
-			return -1;
-		}
+		if ((uint64_t)q->offset + h_ring_bytes(q->log2) > g.regions[q->region].size ||
+		    q->offset % 8)
+			return refuse("ring outside its region", "%s ring outside region %u",
+				      dir ? "S2M" : "M2S", q->region);
 		ring_init(q, (memif_ring_t *)(g.regions[q->region].addr + q->offset), q->log2,
 			  q->int_fd);
-		if (q->ring->cookie != MEMIF_COOKIE) {
-			send_disconnect("wrong cookie on ring");
-			fail("wrong cookie on the %s ring", dir ? "S2M" : "M2S");
-			return -1;
-		}
+		if (q->ring->cookie != MEMIF_COOKIE)
+			return refuse("wrong cookie on ring", "wrong cookie on the %s ring",
+				      dir ? "S2M" : "M2S");
 		/* Start from what is in the ring (VPP's ring indexes start at 0). */
 		q->head = __atomic_load_n(&q->ring->head, __ATOMIC_ACQUIRE);
 		q->tail = __atomic_load_n(&q->ring->tail, __ATOMIC_ACQUIRE);
@@ -1430,15 +1356,13 @@ connect:
 	if (g.o.polling)
 		__atomic_store_n(&g.s2m.ring->flags, MEMIF_RING_FLAG_MASK_INT, __ATOMIC_RELAXED);
 
-	memset(&m, 0, sizeof(m));
-	m.type = MEMIF_MSG_TYPE_CONNECTED;
-	snprintf((char *)m.connected.if_name, sizeof(m.connected.if_name), "memif0/%u",
-		 (unsigned)g.o.id);
+	snprintf(if_name, sizeof(if_name), "memif0/%u", (unsigned)g.o.id);
+	h_msg_connect(&m, true, if_name);
 	if (send_msg(&m, -1) < 0)
 		return -1;
 	printf("connected to \"%s\" (app \"%s\"); copy mode, %u regions, rings of %u (M2S) and "
 	       "%u (S2M) slots\n",
-	       (char *)g.peer_if, (char *)g.peer_name, g.n_regions, g.m2s.size, g.s2m.size);
+	       g.peer_if, g.peer_name, g.n_regions, g.m2s.size, g.s2m.size);
 	return 0;
 }
 
