@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_util.h - small helpers shared by memif-bench and eventfd-rtt:
- * a monotonic clock in ns, CPU pinning, CPU list parsing and a log-linear
- * latency histogram (HDR-style: 64 sub-buckets per power of two, so any
- * percentile is off by at most 1/64 of its value, ~1.6 %).
+ * bench_util.h - small helpers shared by the bench programs (memif-bench,
+ * memif-cost, memif-scale, eventfd-rtt): a monotonic clock in ns, CPU
+ * pinning, CPU list parsing and a log-linear latency histogram (HDR-style:
+ * 64 sub-buckets per power of two, so any percentile is off by at most 1/64
+ * of its value, ~1.6 %).
  *
- * Header-only on purpose: two small programs, no library of their own.
+ * Header-only on purpose: a few small programs, no library of their own.
  */
 #ifndef MEMIF_BENCH_UTIL_H
 #define MEMIF_BENCH_UTIL_H

@@ -208,6 +208,7 @@ run_no=0
 fail_ours=0
 fail_switch=0
 sampler_pid=""
+srv_pid=""
 
 cleanup() {
 	[ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
@@ -351,8 +352,48 @@ testpmd_pps() { # log, samples, key (Rx-pps|Tx-pps)
 		END { if (n) printf "%.0f %d\n", s / n, n; else print "0 0" }'
 }
 
+# The two sides of a run talk over $work/$tag.sock; the server (the side that
+# listens) starts first. Each side writes to $work/$tag.<name>.log.
+
+# Start the server in the background and wait until it listens (srv_pid).
+# Returns 1, the server stopped, when it does not.
+srv_start() { # name command...
+	local name=$1
+	shift
+	"$@" >"$work/$cur_tag.$name.log" 2>&1 &
+	srv_pid=$!
+	sock_wait "$work/$cur_tag.sock" "$srv_pid" || { stop_pid "$srv_pid"; return 1; }
+}
+
+# The client runs in the background until the server has run its course;
+# then the client is stopped.
+cli_while_srv() { # name command...
+	local name=$1 pid
+	shift
+	"$@" >"$work/$cur_tag.$name.log" 2>&1 &
+	pid=$!
+	wait "$srv_pid"
+	stop_pid "$pid"
+}
+
+# The client runs its course; then the server gets up to `tenths` x 0.1 s
+# to end on its own (and report) before it is stopped.
+cli_then_srv() { # name tenths command...
+	local name=$1 n=$2
+	shift 2
+	"$@" >"$work/$cur_tag.$name.log" 2>&1
+	for _ in $(seq 1 "$n"); do kill -0 "$srv_pid" 2>/dev/null || break; sleep 0.1; done
+	stop_pid "$srv_pid"
+}
+
+# Did traffic move, by a memif-bench RESULT line?
+moved() { [ "$(field pps "$1")" != "" ] && [ "$(field pps "$1")" != 0 ]; }
+
+# The round-trip figures of a memif-bench ping or eventfd-rtt RESULT line.
+lat_of() { echo "p50=$(field p50_ns "$1") p99=$(field p99_ns "$1") p999=$(field p999_ns "$1") samples=$(field samples "$1")"; }
+
 ours_tt() { # size queues [rx mode [sender options...]]
-	local size=$1 q=$2 m=${3:-polling} tag sock rx tx rxpid txpid line kind="ours->ours"
+	local size=$1 q=$2 m=${3:-polling} tag sock rx tx line kind="ours->ours"
 	shift 2
 	[ $# -gt 0 ] && shift
 	tag=$cur_tag
@@ -366,20 +407,15 @@ ours_tt() { # size queues [rx mode [sender options...]]
 	[ $# -gt 0 ] && kind="$kind ($*)"
 	note_cmd "$kind rx" "${rx[*]}"
 	note_cmd "$kind tx" "${tx[*]}"
-	"${rx[@]}" >"$work/$tag.rx.log" 2>&1 &
-	rxpid=$!
-	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; return; }
-	timeout -s INT $((secs + 30)) "${tx[@]}" >"$work/$tag.tx.log" 2>&1 &
-	txpid=$!
-	wait "$rxpid"
-	stop_pid "$txpid"
+	srv_start rx "${rx[@]}" || return
+	cli_while_srv tx timeout -s INT $((secs + 30)) "${tx[@]}"
 	line=$(grep '^RESULT' "$work/$tag.rx.log")
-	[ "$(field pps "$line")" != "" ] && [ "$(field pps "$line")" != 0 ] && echo "pps=$(field pps "$line") gbps=$(field gbps "$line") pkts=$(field pkts "$line") cpu=$(field cpu_pct "$line") cpu_ns=$(field cpu_ns_pkt "$line") thr_cpu=$(field thr_cpu_pct "$line") masked=$(field masked_pct "$line")"
+	moved "$line" && echo "pps=$(field pps "$line") gbps=$(field gbps "$line") pkts=$(field pkts "$line") cpu=$(field cpu_pct "$line") cpu_ns=$(field cpu_ns_pkt "$line") thr_cpu=$(field thr_cpu_pct "$line") masked=$(field masked_pct "$line")"
 }
 
 # testpmd -> testpmd, or mixed. $1 = tx impl, $2 = rx impl (ours|dpdk)
 mixed_tt() { # txim rxim size [zc: testpmd's tx client in zero-copy mode]
-	local txim=$1 rxim=$2 size=$3 zc=${4:-0} tag sock pfx rxpid txpid line pps n cmd
+	local txim=$1 rxim=$2 size=$3 zc=${4:-0} tag sock pfx txpid line pps n cmd
 	tag=$cur_tag
 	sock="$work/$tag.sock"
 	pfx="mcmp$$-$tag"
@@ -389,27 +425,22 @@ mixed_tt() { # txim rxim size [zc: testpmd's tx client in zero-copy mode]
 		cmd=$(testpmd_cmd "$pfx-rx" "$cpu_rx" server "$sock" rxonly "$size")
 		note_cmd "$txim->dpdk rx" "$cmd"
 		# shellcheck disable=SC2086
-		$cmd >"$work/$tag.rx.log" 2>&1 &
-		rxpid=$!
+		srv_start rx $cmd || { rm -rf "/var/run/dpdk/$pfx-rx"; return; }
 	else
 		# ours as the slave receiver of a testpmd txonly server
 		cmd=$(testpmd_cmd "$pfx-tx" "$cpu_tx" server "$sock" txonly "$size")
 		note_cmd "dpdk->ours tx" "$cmd"
 		# shellcheck disable=SC2086
-		$cmd >"$work/$tag.tx.log" 2>&1 &
-		txpid=$!
-		sock_wait "$sock" "$txpid" || { stop_pid "$txpid"; rm -rf "/var/run/dpdk/$pfx-tx"; return; }
+		srv_start tx $cmd || { rm -rf "/var/run/dpdk/$pfx-tx"; return; }
 		local rx=("$bench" rx --role slave --socket "$sock" --size "$size" --burst 32
 			--duration "$secs" --warmup "$warm" --cpu "$cpu_rx" --wait 15 --quiet)
 		note_cmd "dpdk->ours rx" "${rx[*]}"
-		timeout -s INT $((secs + 30)) "${rx[@]}" >"$work/$tag.rx.log" 2>&1
-		stop_pid "$txpid"
+		cli_then_srv rx 0 timeout -s INT $((secs + 30)) "${rx[@]}"
 		rm -rf "/var/run/dpdk/$pfx-tx"
 		line=$(grep '^RESULT' "$work/$tag.rx.log")
-		[ "$(field pps "$line")" != "" ] && [ "$(field pps "$line")" != 0 ] && echo "pps=$(field pps "$line") gbps=$(field gbps "$line")"
+		moved "$line" && echo "pps=$(field pps "$line") gbps=$(field gbps "$line")"
 		return
 	fi
-	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; rm -rf "/var/run/dpdk/$pfx-rx"; return; }
 	if [ "$txim" = dpdk ]; then
 		cmd=$(testpmd_cmd "$pfx-tx" "$cpu_tx" client "$sock" txonly "$size" "$zc")
 		note_cmd "dpdk->dpdk tx$([ "$zc" = 1 ] && echo " zero-copy")" "$cmd"
@@ -426,7 +457,7 @@ mixed_tt() { # txim rxim size [zc: testpmd's tx client in zero-copy mode]
 	# The first sample with traffic may be partial and is skipped; testpmd's
 	# stats period drifts past 1 s: run secs + 4.5 s for secs full samples.
 	sleep "$(awk -v s="$secs" 'BEGIN { print s + 4.5 }')"
-	stop_pid "$rxpid"
+	stop_pid "$srv_pid"
 	stop_pid "$txpid"
 	rm -rf "/var/run/dpdk/$pfx-rx" "/var/run/dpdk/$pfx-tx"
 	read -r pps n < <(testpmd_pps "$work/$tag.rx.log" "$secs" Rx-pps)
@@ -435,7 +466,7 @@ mixed_tt() { # txim rxim size [zc: testpmd's tx client in zero-copy mode]
 }
 
 ours_ping() { # polling|interrupt
-	local m=$1 tag sock epid line
+	local m=$1 tag sock line
 	tag=$cur_tag
 	sock="$work/$tag.sock"
 	local echo_cmd=("$bench" echo --role master --socket "$sock" --size 64 --mode "$m"
@@ -444,14 +475,10 @@ ours_ping() { # polling|interrupt
 		--duration "$lat_secs" --delay 0.2 --cpu "$cpu_tx" --quiet)
 	note_cmd "ping $m echo" "${echo_cmd[*]}"
 	note_cmd "ping $m ping" "${ping_cmd[*]}"
-	"${echo_cmd[@]}" >"$work/$tag.echo.log" 2>&1 &
-	epid=$!
-	sock_wait "$sock" "$epid" || { stop_pid "$epid"; return; }
-	timeout -s INT $((lat_secs + 30)) "${ping_cmd[@]}" >"$work/$tag.ping.log" 2>&1
-	stop_pid "$epid"
+	srv_start echo "${echo_cmd[@]}" || return
+	cli_then_srv ping 0 timeout -s INT $((lat_secs + 30)) "${ping_cmd[@]}"
 	line=$(grep '^RESULT' "$work/$tag.ping.log")
-	[ -n "$line" ] && [ "$(field samples "$line")" -gt 0 ] 2>/dev/null &&
-		echo "p50=$(field p50_ns "$line") p99=$(field p99_ns "$line") p999=$(field p999_ns "$line") samples=$(field samples "$line")"
+	[ -n "$line" ] && [ "$(field samples "$line")" -gt 0 ] 2>/dev/null && lat_of "$line"
 }
 
 efd_floor() { # "" | --epoll
@@ -463,14 +490,13 @@ efd_floor() { # "" | --epoll
 	note_cmd "eventfd${opt:+ $opt}" "${cmd[*]}"
 	timeout $((lat_secs * 30 + 30)) "${cmd[@]}" >"$work/$tag.efd.log" 2>&1
 	line=$(grep '^RESULT' "$work/$tag.efd.log")
-	[ -n "$line" ] &&
-		echo "p50=$(field p50_ns "$line") p99=$(field p99_ns "$line") p999=$(field p999_ns "$line") samples=$(field samples "$line")"
+	[ -n "$line" ] && lat_of "$line"
 }
 
 # Light load: ping paced at $light_rate round trips/s against echo, both in
 # receive mode $1; the echo side is the receiver whose CPU is reported.
 ours_light() { # mode
-	local m=$1 tag sock epid line eline
+	local m=$1 tag sock line eline
 	tag=$cur_tag
 	sock="$work/$tag.sock"
 	local echo_cmd=("$bench" echo --role master --socket "$sock" --size 64 --mode "$m"
@@ -479,22 +505,18 @@ ours_light() { # mode
 		--rate "$light_rate" --duration "$lat_secs" --delay 0.2 --cpu "$cpu_tx" --quiet)
 	note_cmd "light $m echo" "${echo_cmd[*]}"
 	note_cmd "light $m ping" "${ping_cmd[*]}"
-	"${echo_cmd[@]}" >"$work/$tag.echo.log" 2>&1 &
-	epid=$!
-	sock_wait "$sock" "$epid" || { stop_pid "$epid"; return; }
-	timeout -s INT $((lat_secs + 30)) "${ping_cmd[@]}" >"$work/$tag.ping.log" 2>&1
+	srv_start echo "${echo_cmd[@]}" || return
 	# echo ends when ping leaves; its CPU covers link up to then.
-	for _ in $(seq 1 50); do kill -0 "$epid" 2>/dev/null || break; sleep 0.1; done
-	stop_pid "$epid"
+	cli_then_srv ping 50 timeout -s INT $((lat_secs + 30)) "${ping_cmd[@]}"
 	line=$(grep '^RESULT' "$work/$tag.ping.log")
 	eline=$(grep '^RESULT' "$work/$tag.echo.log")
 	[ -n "$line" ] && [ "$(field samples "$line")" -gt 0 ] 2>/dev/null &&
-		echo "p50=$(field p50_ns "$line") p99=$(field p99_ns "$line") p999=$(field p999_ns "$line") samples=$(field samples "$line") rtps=$(field pps "$line") cpu=$(field cpu_pct "$eline") cpu_ns=$(field cpu_ns_pkt "$eline") thr_cpu=$(field thr_cpu_pct "$eline") masked=$(field masked_pct "$eline") ping_cpu=$(field cpu_pct "$line")"
+		echo "$(lat_of "$line") rtps=$(field pps "$line") cpu=$(field cpu_pct "$eline") cpu_ns=$(field cpu_ns_pkt "$eline") thr_cpu=$(field thr_cpu_pct "$eline") masked=$(field masked_pct "$eline") ping_cpu=$(field cpu_pct "$line")"
 }
 
 # Idle: the link is up and nothing is sent; the receiver's CPU.
 ours_idle() { # mode
-	local m=$1 tag sock rxpid txpid line
+	local m=$1 tag sock line
 	tag=$cur_tag
 	sock="$work/$tag.sock"
 	local rx=("$bench" rx --idle --role master --socket "$sock" --mode "$m" --duration "$lat_secs"
@@ -504,13 +526,8 @@ ours_idle() { # mode
 		--cpu "$cpu_tx" --quiet)
 	note_cmd "idle $m rx" "${rx[*]}"
 	note_cmd "idle $m tx" "${tx[*]}"
-	"${rx[@]}" >"$work/$tag.rx.log" 2>&1 &
-	rxpid=$!
-	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; return; }
-	timeout -s INT $((lat_secs + 30)) "${tx[@]}" >"$work/$tag.tx.log" 2>&1 &
-	txpid=$!
-	wait "$rxpid"
-	stop_pid "$txpid"
+	srv_start rx "${rx[@]}" || return
+	cli_while_srv tx timeout -s INT $((lat_secs + 30)) "${tx[@]}"
 	line=$(grep '^RESULT' "$work/$tag.rx.log")
 	[ -n "$(field cpu_pct "$line")" ] && [ "$(field cpu_pct "$line")" != - ] &&
 		echo "cpu=$(field cpu_pct "$line") thr_cpu=$(field thr_cpu_pct "$line") masked=$(field masked_pct "$line") pkts=$(field pkts "$line")"
@@ -522,7 +539,7 @@ ours_idle() { # mode
 # MASK_INT must be seen set (traffic) and cleared (pause). Prints the
 # result with ok=1|0.
 ours_switch() {
-	local tag sock rxpid txpid line res rs tm tu pk
+	local tag sock line res rs tm tu pk
 	tag=$cur_tag
 	sock="$work/$tag.sock"
 	local rx=("$bench" rx --role master --socket "$sock" --mode adaptive --duration 0
@@ -531,12 +548,8 @@ ours_switch() {
 		--cpu "$cpu_tx" --quiet)
 	note_cmd "switch rx" "${rx[*]}"
 	note_cmd "switch tx" "${tx[*]}"
-	"${rx[@]}" >"$work/$tag.rx.log" 2>&1 &
-	rxpid=$!
-	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; return; }
-	timeout -s INT 30 "${tx[@]}" >"$work/$tag.tx.log" 2>&1
-	for _ in $(seq 1 50); do kill -0 "$rxpid" 2>/dev/null || break; sleep 0.1; done
-	stop_pid "$rxpid"
+	srv_start rx "${rx[@]}" || return
+	cli_then_srv tx 50 timeout -s INT 30 "${tx[@]}"
 	line=$(grep '^RESULT' "$work/$tag.rx.log")
 	[ -n "$line" ] || return
 	pk=$(field pkts "$line"); rs=$(field resumes "$line")
@@ -549,26 +562,21 @@ ours_switch() {
 # testpmd's zero-copy client (txonly) into our master (memif-bench rx): needs
 # our master to take DPDK's regions, which cannot be sealed.
 dpdk_zc_ours() { # size
-	local size=$1 tag sock pfx rxpid txpid line cmd
+	local size=$1 tag sock pfx line cmd
 	tag=$cur_tag
 	sock="$work/$tag.sock"
 	pfx="mcmp$$-$tag"
 	local rx=("$bench" rx --role master --socket "$sock" --size "$size" --burst 32
 		--duration "$secs" --warmup "$warm" --cpu "$cpu_rx" --wait 15 --quiet)
 	note_cmd "dpdk zero-copy->ours rx" "${rx[*]}"
-	"${rx[@]}" >"$work/$tag.rx.log" 2>&1 &
-	rxpid=$!
-	sock_wait "$sock" "$rxpid" || { stop_pid "$rxpid"; return; }
+	srv_start rx "${rx[@]}" || return
 	cmd=$(testpmd_cmd "$pfx-tx" "$cpu_tx" client "$sock" txonly "$size" 1)
 	note_cmd "dpdk zero-copy->ours tx" "$cmd"
 	# shellcheck disable=SC2086
-	$cmd >"$work/$tag.tx.log" 2>&1 &
-	txpid=$!
-	wait "$rxpid"
-	stop_pid "$txpid"
+	cli_while_srv tx $cmd
 	rm -rf "/var/run/dpdk/$pfx-tx"
 	line=$(grep '^RESULT' "$work/$tag.rx.log")
-	[ "$(field pps "$line")" != "" ] && [ "$(field pps "$line")" != 0 ] && echo "pps=$(field pps "$line") gbps=$(field gbps "$line")"
+	moved "$line" && echo "pps=$(field pps "$line") gbps=$(field gbps "$line")"
 }
 
 # N interfaces on one socket. ours: memif-scale master and slave, the
@@ -578,21 +586,17 @@ dpdk_zc_ours() { # size
 # (net_memif ports are ethdev ports, at most RTE_MAX_ETHPORTS per process):
 # the shared memory of DPDK's layout as our master sees it.
 if_scale() { # impl count
-	local impl=$1 n=$2 tag sock mpid spid mline sline cmd pfx
+	local impl=$1 n=$2 tag sock spid mline sline cmd pfx
 	tag=$cur_tag
 	sock="$work/$tag.sock"
 	pfx="mcmp$$-$tag"
 	local m=("$scale" --role master --socket "$sock" --count "$n" --wait 60)
 	note_cmd "scale master" "${m[*]}"
-	"${m[@]}" >"$work/$tag.m.log" 2>&1 &
-	mpid=$!
-	sock_wait "$sock" "$mpid" || { stop_pid "$mpid"; return; }
+	srv_start m "${m[@]}" || return
 	if [ "$impl" = ours ]; then
 		local sl=("$scale" --role slave --socket "$sock" --count "$n" --hold 0.2 --wait 60)
 		note_cmd "scale slave" "${sl[*]}"
-		timeout -s INT 90 "${sl[@]}" >"$work/$tag.s.log" 2>&1
-		for _ in $(seq 1 100); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
-		stop_pid "$mpid"
+		cli_then_srv s 100 timeout -s INT 90 "${sl[@]}"
 		mline=$(grep '^RESULT' "$work/$tag.m.log")
 		sline=$(grep '^RESULT' "$work/$tag.s.log")
 		[ -n "$sline" ] && [ -n "$mline" ] &&
@@ -606,12 +610,12 @@ if_scale() { # impl count
 	spid=$!
 	for _ in $(seq 1 300); do
 		grep -q '^RESULT' "$work/$tag.m.log" && break
-		kill -0 "$mpid" 2>/dev/null || break
+		kill -0 "$srv_pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	stop_pid "$spid"
 	rm -rf "/var/run/dpdk/$pfx"
-	stop_pid "$mpid"
+	stop_pid "$srv_pid"
 	mline=$(grep '^RESULT' "$work/$tag.m.log")
 	[ -n "$mline" ] &&
 		echo "shm=$(field shm_per_if "$mline") fds_master=$(field fds_per_if "$mline") regions=$(field regions_per_if "$mline")"
@@ -687,6 +691,16 @@ measure() {
 	done
 }
 
+# measure a run of our own: when it gives no result even re-run, the
+# script fails.
+measure_ours() { # as measure
+	measure "$@"
+	[ $? = 2 ] && fail_ours=1
+}
+
+# ABAB...: ours first in odd repetitions, DPDK first in even ones.
+ab_order() { [ $(($1 % 2)) = 0 ] && echo "dpdk ours" || echo "ours dpdk"; }
+
 # ---- the run ---------------------------------------------------------------------
 
 if [ -n "$report_from" ]; then
@@ -704,13 +718,9 @@ log "cache-line probe, best of 3: $best_probe ns"
 log "(a) throughput: ours->ours vs testpmd->testpmd"
 for rep in $(seq 1 "$reps"); do
 	for size in $sizes; do
-		# ABAB..., with the order swapped every other repetition.
-		order="ours dpdk"
-		[ $((rep % 2)) = 0 ] && order="dpdk ours"
-		for impl in $order; do
+		for impl in $(ab_order "$rep"); do
 			if [ "$impl" = ours ]; then
-				measure "sec=tput impl=ours size=$size rep=$rep" 2 ours_tt "$size" 1 
-				[ $? = 2 ] && fail_ours=1
+				measure_ours "sec=tput impl=ours size=$size rep=$rep" 2 ours_tt "$size" 1
 			elif [ -n "$testpmd" ]; then
 				measure "sec=tput impl=dpdk size=$size rep=$rep" 2 mixed_tt dpdk dpdk "$size"
 			fi
@@ -733,18 +743,15 @@ for rep in $(seq 1 "$lat_reps"); do
 	# In a ping-pong one of the two processes is always runnable: expect 1.
 	measure "sec=lat case=efd rep=$rep" 1 efd_floor ""
 	measure "sec=lat case=efd-epoll rep=$rep" 1 efd_floor --epoll
-	measure "sec=lat case=interrupt rep=$rep" 1 ours_ping interrupt 
-	[ $? = 2 ] && fail_ours=1
-	measure "sec=lat case=polling rep=$rep" 2 ours_ping polling 
-	[ $? = 2 ] && fail_ours=1
+	measure_ours "sec=lat case=interrupt rep=$rep" 1 ours_ping interrupt
+	measure_ours "sec=lat case=polling rep=$rep" 2 ours_ping polling
 done
 
 log "(d) scaling with queues (64 bytes)"
 for rep in $(seq 1 "$scale_reps"); do
 	for q in $queues; do
 		# Every queue thread of both processes is runnable: expect 2 x q.
-		measure "sec=scale queues=$q rep=$rep" $((2 * q)) ours_tt 64 "$q" 
-		[ $? = 2 ] && fail_ours=1
+		measure_ours "sec=scale queues=$q rep=$rep" $((2 * q)) ours_tt 64 "$q"
 	done
 done
 
@@ -754,18 +761,15 @@ for rep in $(seq 1 "$rxm_reps"); do
 		[ "$quick" = 1 ] && [ "$size" != 64 ] && continue
 		for m in $rx_modes; do
 			# Sender and receiver both busy at full load.
-			measure "sec=rxm load=full mode=$m size=$size rep=$rep" 2 ours_tt "$size" 1 "$m"
-			[ $? = 2 ] && fail_ours=1
+			measure_ours "sec=rxm load=full mode=$m size=$size rep=$rep" 2 ours_tt "$size" 1 "$m"
 		done
 	done
 	for m in $rx_modes; do
 		# Polling ping and echo both spin; otherwise one side at a time.
-		measure "sec=rxm load=light mode=$m rep=$rep" "$([ "$m" = polling ] && echo 2 || echo 1)" ours_light "$m"
-		[ $? = 2 ] && fail_ours=1
+		measure_ours "sec=rxm load=light mode=$m rep=$rep" "$([ "$m" = polling ] && echo 2 || echo 1)" ours_light "$m"
 	done
 	for m in $rx_modes; do
-		measure "sec=rxm load=idle mode=$m rep=$rep" "$([ "$m" = polling ] && echo 1 || echo 0)" ours_idle "$m"
-		[ $? = 2 ] && fail_ours=1
+		measure_ours "sec=rxm load=idle mode=$m rep=$rep" "$([ "$m" = polling ] && echo 1 || echo 0)" ours_idle "$m"
 	done
 done
 if [[ " $rx_modes " == *" adaptive "* ]]; then
@@ -777,12 +781,9 @@ fi
 log "(f) zero copy: ours vs testpmd"
 for rep in $(seq 1 "$zc_reps"); do
 	for size in $zc_sizes; do
-		order="ours dpdk"
-		[ $((rep % 2)) = 0 ] && order="dpdk ours"
-		for impl in $order; do
+		for impl in $(ab_order "$rep"); do
 			if [ "$impl" = ours ]; then
-				measure "sec=zc impl=ours size=$size rep=$rep" 2 ours_tt "$size" 1 polling --zero-copy
-				[ $? = 2 ] && fail_ours=1
+				measure_ours "sec=zc impl=ours size=$size rep=$rep" 2 ours_tt "$size" 1 polling --zero-copy
 			elif [ -n "$testpmd" ]; then
 				measure "sec=zc impl=dpdk size=$size rep=$rep" 2 mixed_tt dpdk dpdk "$size" 1
 			fi
@@ -795,8 +796,7 @@ done
 log "(g) interfaces on one socket: $if_counts"
 for rep in $(seq 1 "$if_reps"); do
 	for n in $if_counts; do
-		measure "sec=ifscale impl=ours count=$n rep=$rep" 1 if_scale ours "$n"
-		[ $? = 2 ] && fail_ours=1
+		measure_ours "sec=ifscale impl=ours count=$n rep=$rep" 1 if_scale ours "$n"
 	done
 	# DPDK: one interface only (see if_scale).
 	[ -n "$testpmd" ] && [[ " $if_counts " == *" 1 "* ]] &&
@@ -917,45 +917,41 @@ verdict() { # value, target, "ge"|"le"
 		ok = d == "ge" ? v >= t : v <= t
 		print ok ? "**met**" : "**not met**" }'
 }
+# A row: the ratio of two cases' medians of `key` against the target.
+verdict_row() { # target text, case, reference case, key, target, "ge"|"le"
+	local a b r
+	read -r a _ _ _ _ < <(stat "$2" "$4")
+	read -r b _ _ _ _ < <(stat "$3" "$4")
+	r=$(ratio "$a" "$b")
+	echo "| $1 | $r | $(verdict "$r" "$5" "$6") |"
+}
 echo "## Verdict"
 echo
 echo "| target (issue 7) | measured | |"
 echo "| --- | ---: | --- |"
 for size in 64 1500; do
-	read -r om _ _ _ _ < <(stat "sec=tput impl=ours size=$size " pps)
-	read -r dm _ _ _ _ < <(stat "sec=tput impl=dpdk size=$size " pps)
-	r=$(ratio "$om" "$dm")
-	echo "| ours / DPDK at $size B ≥ 2.0 | $r | $(verdict "$r" 2.0 ge) |"
+	verdict_row "ours / DPDK at $size B ≥ 2.0" \
+		"sec=tput impl=ours size=$size " "sec=tput impl=dpdk size=$size " pps 2.0 ge
 done
-read -r ip50 _ _ _ _ < <(stat "sec=lat case=interrupt " p50)
-read -r ep50 _ _ _ _ < <(stat "sec=lat case=efd " p50)
-r=$(ratio "$ip50" "$ep50")
-echo "| interrupt-mode round trip ≤ 1.2 × eventfd floor (p50) | $r | $(verdict "$r" 1.2 le) |"
+verdict_row "interrupt-mode round trip ≤ 1.2 × eventfd floor (p50)" \
+	"sec=lat case=interrupt " "sec=lat case=efd " p50 1.2 le
 echo
 echo "| target (issue 14) | measured | |"
 echo "| --- | ---: | --- |"
 for size in 64 1500; do
-	read -r pm _ _ _ _ < <(stat "sec=rxm load=full mode=polling size=$size " pps)
-	read -r am _ _ _ _ < <(stat "sec=rxm load=full mode=adaptive size=$size " pps)
-	r=$(ratio "$am" "$pm")
-	echo "| adaptive / polling rate at $size B, full load ≥ 0.90 | $r | $(verdict "$r" 0.90 ge) |"
+	verdict_row "adaptive / polling rate at $size B, full load ≥ 0.90" \
+		"sec=rxm load=full mode=adaptive size=$size " "sec=rxm load=full mode=polling size=$size " pps 0.90 ge
 done
 read -r ic _ _ _ _ < <(stat "sec=rxm load=idle mode=adaptive " cpu)
 v=$(num "$ic" 2)
 echo "| adaptive receiver idle: CPU ≤ 1 % of a core (≈ 0) | $v % | $(verdict "$v" 1 le) |"
-read -r lp _ _ _ _ < <(stat "sec=rxm load=light mode=polling " cpu_ns)
-read -r la _ _ _ _ < <(stat "sec=rxm load=light mode=adaptive " cpu_ns)
-r=$(ratio "$la" "$lp")
-echo "| light load ($light_rate/s): adaptive CPU per packet ≤ 0.1 × polling's | $r | $(verdict "$r" 0.1 le) |"
-read -r ai _ _ _ _ < <(stat "sec=rxm load=light mode=interrupt " p99)
-read -r aa _ _ _ _ < <(stat "sec=rxm load=light mode=adaptive " p99)
-r=$(ratio "$aa" "$ai")
-echo "| light load: adaptive p99 round trip ≤ interrupt's | $r | $(verdict "$r" 1.0 le) |"
+verdict_row "light load ($light_rate/s): adaptive CPU per packet ≤ 0.1 × polling's" \
+	"sec=rxm load=light mode=adaptive " "sec=rxm load=light mode=polling " cpu_ns 0.1 le
+verdict_row "light load: adaptive p99 round trip ≤ interrupt's" \
+	"sec=rxm load=light mode=adaptive " "sec=rxm load=light mode=interrupt " p99 1.0 le
 for size in 64 1500; do
-	read -r om _ _ _ _ < <(stat "sec=zc impl=ours size=$size " pps)
-	read -r dm _ _ _ _ < <(stat "sec=zc impl=dpdk size=$size " pps)
-	r=$(ratio "$om" "$dm")
-	echo "| zero copy: ours / DPDK at $size B ≥ 2.0 | $r | $(verdict "$r" 2.0 ge) |"
+	verdict_row "zero copy: ours / DPDK at $size B ≥ 2.0" \
+		"sec=zc impl=ours size=$size " "sec=zc impl=dpdk size=$size " pps 2.0 ge
 done
 echo
 if [ -n "$notes" ]; then
