@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_util.h - small helpers shared by the bench programs (memif-bench,
- * memif-cost, memif-scale, eventfd-rtt): a monotonic clock in ns, CPU
- * pinning, CPU list parsing and a log-linear latency histogram (HDR-style:
+ * memif-cost, memif-scale, eventfd-rtt): a monotonic clock in ns, strict
+ * command-line numbers, CPU pinning, CPU list parsing and a log-linear latency histogram (HDR-style:
  * 64 sub-buckets per power of two, so any percentile is off by at most 1/64
  * of its value, ~1.6 %).
  *
@@ -26,6 +26,23 @@ static inline uint64_t bench_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A command-line number of option `name` for program `prog`: all of `s`
+ * must be a number within lo..hi, or the program says so and exits 2.
+ */
+static inline double bench_num(const char *prog, const char *s, const char *name, double lo,
+			       double hi)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || v < lo || v > hi) {
+		fprintf(stderr, "%s: bad %s: %s (%g..%g)\n", prog, name, s, lo, hi);
+		exit(2);
+	}
+	return v;
 }
 
 /* Pin the calling thread to one CPU. Returns 0 or a negative errno. */

@@ -1008,14 +1008,7 @@ RXM_HELP
 
 static double parse_num(const char *s, const char *name, double lo, double hi)
 {
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, "memif-bench: bad %s: %s (%g..%g)\n", name, s, lo, hi);
-		exit(2);
-	}
-	return v;
+	return bench_num("memif-bench", s, name, lo, hi);
 }
 
 static void parse_opts(struct opts *o, int argc, char **argv)

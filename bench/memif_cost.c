@@ -135,25 +135,25 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "S:b:d:n:W:R:c:zh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'S':
-			size = strtol(optarg, NULL, 10);
+			size = (long)bench_num("memif-cost", optarg, "size", MIN_SIZE, 65535);
 			break;
 		case 'b':
-			burst = strtol(optarg, NULL, 10);
+			burst = (long)bench_num("memif-cost", optarg, "burst", 1, MAX_BURST);
 			break;
 		case 'd':
-			secs = strtod(optarg, NULL);
+			secs = bench_num("memif-cost", optarg, "duration", 0.001, 1e6);
 			break;
 		case 'n':
-			want = strtoull(optarg, NULL, 10);
+			want = (uint64_t)bench_num("memif-cost", optarg, "packets", 1, 1e15);
 			break;
 		case 'W':
-			warm = strtoull(optarg, NULL, 10);
+			warm = (uint64_t)bench_num("memif-cost", optarg, "warmup", 0, 1e15);
 			break;
 		case 'R':
-			log2 = strtol(optarg, NULL, 10);
+			log2 = (long)bench_num("memif-cost", optarg, "ring-log2", 1, 14);
 			break;
 		case 'c':
-			cpu = strtol(optarg, NULL, 10);
+			cpu = (long)bench_num("memif-cost", optarg, "cpu", 0, CPU_SETSIZE - 1);
 			break;
 		case 'z':
 			zc = true;
@@ -166,9 +166,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (size < MIN_SIZE || size > 65535 || burst < 1 || burst > MAX_BURST || secs <= 0 ||
-	    log2 < 1 || log2 > 14) {
-		fprintf(stderr, "memif-cost: option out of range (see --help)\n");
+	if (optind != argc) {
+		usage();
 		return 2;
 	}
 	if (bench_pin((int)cpu) < 0) {

@@ -134,16 +134,16 @@ int main(int argc, char **argv)
 			strcpy(path, optarg);
 			break;
 		case 'n':
-			n = (uint32_t)strtoul(optarg, NULL, 10);
+			n = (uint32_t)bench_num("memif-scale", optarg, "interfaces", 1, 65536);
 			break;
 		case 'q':
-			q = (uint32_t)strtoul(optarg, NULL, 10);
+			q = (uint32_t)bench_num("memif-scale", optarg, "queues", 1, 255);
 			break;
 		case 'W':
-			wait = strtod(optarg, NULL);
+			wait = bench_num("memif-scale", optarg, "wait", 0.001, 1e6);
 			break;
 		case 'H':
-			hold = strtod(optarg, NULL);
+			hold = bench_num("memif-scale", optarg, "hold", 0, 1e6);
 			hold_set = true;
 			break;
 		case 'h':
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || n == 0 || n > 65536 || q == 0 || q > 255 || wait <= 0) {
+	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
