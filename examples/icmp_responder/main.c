@@ -6,7 +6,7 @@
  * ethernet or ip mode. The program runs its own epoll loop: libmemif's fds
  * arrive through on_control_fd_update (common/loop.c), SIGINT/SIGTERM
  * through a signalfd, and commands through stdin. Receive queues work in
- * interrupt mode (on_interrupt) or are busy-polled, per queue.
+ * interrupt or adaptive mode (on_interrupt) or are busy-polled, per queue.
  *
  * Every reply is copied into transmit buffers from memif_buffer_alloc and
  * sent with memif_tx_burst; the received buffers then go back with
@@ -43,7 +43,7 @@ struct iface {
 	uint8_t ip[4];
 	uint8_t mac[EX_ETH_ALEN];
 	struct ex_queues qs;
-	bool polling[MAX_QUEUES]; /* wanted rx mode per queue */
+	memif_rx_mode_t rx_mode[MAX_QUEUES]; /* wanted rx mode per queue */
 	uint64_t connects;
 	uint64_t rx_packets;
 	uint64_t tx_packets;
@@ -100,7 +100,7 @@ static void usage(FILE *f, const struct ex_if_opts *defaults)
 		"                          try to connect now\n"
 		"  del <index>             delete an interface\n"
 		"  ip-set <index> <addr>   change an interface's IPv4 address\n"
-		"  rx-mode <index> <qid> <polling|interrupt>\n"
+		"  rx-mode <index> <qid> <polling|interrupt|adaptive>\n"
 		"                          change how a receive queue is served\n"
 		"  exit                    stop the program\n"
 		"\n"
@@ -114,6 +114,18 @@ static bool is_eth(const struct app *app)
 	return app->opts.mode == MEMIF_INTERFACE_MODE_ETHERNET;
 }
 
+static const char *rx_mode_str(memif_rx_mode_t mode)
+{
+	switch (mode) {
+	case MEMIF_RX_MODE_POLLING:
+		return "polling";
+	case MEMIF_RX_MODE_ADAPTIVE:
+		return "adaptive";
+	default:
+		return "interrupt";
+	}
+}
+
 static void recount_polling(struct app *app)
 {
 	unsigned n = 0;
@@ -122,7 +134,7 @@ static void recount_polling(struct app *app)
 		if (!ifc->connected)
 			continue;
 		for (unsigned q = 0; q < ifc->qs.nrx; q++)
-			n += ifc->polling[q];
+			n += ifc->rx_mode[q] == MEMIF_RX_MODE_POLLING;
 	}
 	app->polling_queues = n;
 }
@@ -198,11 +210,12 @@ static int on_connect(memif_conn_handle_t conn, void *private_ctx)
 		if (err != MEMIF_ERR_SUCCESS)
 			fprintf(stderr, "interface %u: refill queue %u: %s\n", ifc->index, q,
 				memif_strerror(err));
-		if (ifc->polling[q]) {
-			err = memif_set_rx_mode(conn, MEMIF_RX_MODE_POLLING, q);
+		if (ifc->rx_mode[q] != MEMIF_RX_MODE_INTERRUPT) {
+			err = memif_set_rx_mode(conn, ifc->rx_mode[q], q);
 			if (err != MEMIF_ERR_SUCCESS)
-				fprintf(stderr, "interface %u: polling on queue %u: %s\n",
-					ifc->index, q, memif_strerror(err));
+				fprintf(stderr, "interface %u: %s mode on queue %u: %s\n",
+					ifc->index, rx_mode_str(ifc->rx_mode[q]), q,
+					memif_strerror(err));
 		}
 	}
 	recount_polling(ifc->app);
@@ -295,7 +308,7 @@ static void show_iface(struct app *app, struct iface *ifc)
 		printf("  queues: %u rx, %u tx, ring size %" PRIu32 ", buffer size %u\n", ci.rx_queues,
 		       ci.tx_queues, ci.ring_size, ci.buffer_size);
 		for (unsigned q = 0; q < ifc->qs.nrx; q++)
-			printf("  rx queue %u mode: %s\n", q, ifc->polling[q] ? "polling" : "interrupt");
+			printf("  rx queue %u mode: %s\n", q, rx_mode_str(ifc->rx_mode[q]));
 	} else {
 		printf("  state: %s%s%s%s\n",
 		       app->opts.is_master ? "listening, not connected" : "not connected, retrying",
@@ -330,7 +343,7 @@ static void cmd_help(void)
 	       "  conn <index>\n"
 	       "  del <index>\n"
 	       "  ip-set <index> <addr>\n"
-	       "  rx-mode <index> <qid> <polling|interrupt>\n"
+	       "  rx-mode <index> <qid> <polling|interrupt|adaptive>\n"
 	       "  exit\n");
 }
 
@@ -364,7 +377,7 @@ static void cmd_rx_mode(struct app *app, struct iface *ifc, const char *qs, cons
 	memif_rx_mode_t mode;
 
 	if (!qs || !ms) {
-		printf("error: usage: rx-mode <index> <qid> <polling|interrupt>\n");
+		printf("error: usage: rx-mode <index> <qid> <polling|interrupt|adaptive>\n");
 		return;
 	}
 	if (ex_parse_u32(qs, 0, MAX_QUEUES - 1, &qid) < 0) {
@@ -375,8 +388,10 @@ static void cmd_rx_mode(struct app *app, struct iface *ifc, const char *qs, cons
 		mode = MEMIF_RX_MODE_POLLING;
 	} else if (strcmp(ms, "interrupt") == 0) {
 		mode = MEMIF_RX_MODE_INTERRUPT;
+	} else if (strcmp(ms, "adaptive") == 0) {
+		mode = MEMIF_RX_MODE_ADAPTIVE;
 	} else {
-		printf("error: bad rx mode '%s' (polling or interrupt)\n", ms);
+		printf("error: bad rx mode '%s' (polling, interrupt or adaptive)\n", ms);
 		return;
 	}
 	if (ifc->connected) {
@@ -391,12 +406,12 @@ static void cmd_rx_mode(struct app *app, struct iface *ifc, const char *qs, cons
 			return;
 		}
 	}
-	ifc->polling[qid] = mode == MEMIF_RX_MODE_POLLING;
+	ifc->rx_mode[qid] = mode;
 	recount_polling(app);
 	printf("interface %u queue %" PRIu32 ": rx mode %s%s\n", ifc->index, qid, ms,
 	       ifc->connected ? "" : " (applied when connected)");
 	/* The peer did not signal while we polled: serve what is waiting. */
-	if (ifc->connected && mode == MEMIF_RX_MODE_INTERRUPT)
+	if (ifc->connected && mode != MEMIF_RX_MODE_POLLING)
 		serve_queue(ifc, (uint16_t)qid);
 }
 
@@ -603,7 +618,8 @@ int main(int argc, char **argv)
 		memcpy(ifc->mac, mac, EX_ETH_ALEN);
 		ifc->mac[5] = (uint8_t)(mac[5] + i);
 		for (unsigned q = 0; q < MAX_QUEUES; q++)
-			ifc->polling[q] = app->opts.polling;
+			ifc->rx_mode[q] = app->opts.polling ? MEMIF_RX_MODE_POLLING
+							     : MEMIF_RX_MODE_INTERRUPT;
 		if (create_iface(app, ifc) < 0) {
 			rc = EX_EXIT_FAIL;
 			goto out_ifaces;
@@ -638,7 +654,7 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < app->n_ifaces; i++) {
 			struct iface *ifc = &app->ifaces[i];
 			for (unsigned q = 0; ifc->connected && q < ifc->qs.nrx; q++)
-				if (ifc->polling[q])
+				if (ifc->rx_mode[q] == MEMIF_RX_MODE_POLLING)
 					serve_queue(ifc, (uint16_t)q);
 		}
 	}

@@ -45,7 +45,7 @@ ping_fails() {
 	t_expect_log "$T_DIR/pinger.log" "^0 of $2 ICMP echo replies\$"
 }
 
-cmd help 'rx-mode <index> <qid> <polling\|interrupt>'
+cmd help 'rx-mode <index> <qid> <polling\|interrupt\|adaptive>'
 
 # A long pinger in the background, to look at a live link.
 t_bg bgpinger 60 "$PINGER" --slave -S "$sock" -a 192.0.2.2 -t 192.0.2.1 -c 40 -i 0.1 \
@@ -56,6 +56,8 @@ cmd show 'state: connected, peer "memif0" \(app "icmp-pinger"\)'
 t_expect_log "$log" '^  rx queue 0 mode: interrupt$'
 cmd 'rx-mode 0 0 polling' '^interface 0 queue 0: rx mode polling$'
 cmd show '^  rx queue 0 mode: polling$'
+cmd 'rx-mode 0 0 adaptive' '^interface 0 queue 0: rx mode adaptive$'
+cmd show '^  rx queue 0 mode: adaptive$'
 cmd 'rx-mode 0 0 interrupt' '^interface 0 queue 0: rx mode interrupt$'
 cmd 'rx-mode 0 5 polling' 'error: interface 0 has 1 rx queues'
 rc=0
