@@ -22,7 +22,8 @@
  *   cancel_poll_event may be called from any thread.
  *   Each queue may be used by one thread at a time; different queues of the
  *   same interface from different threads at once. buffer_requeue uses the
- *   queues of both its buffers.
+ *   queues of both its buffers, buffer_enq_tx of received buffers their
+ *   receive queue too.
  *
  * Disconnects
  *   Data-path threads need not be stopped when a link goes down, whatever
@@ -655,14 +656,18 @@ int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *b
 		       uint16_t *count_out, uint16_t size);
 
 /*
- * Slave only (master: INVAL_ARG): place buffers whose data (data, len) lies
- * in one of the interface's buffer regions on transmit queue `qid`: app
- * buffers of an external region, or buffers received on this interface
- * (upstream's loopback example sends those back this way; refill them only
- * once the peer has consumed them). Send them with memif_tx_burst.
- * *count_out = buffers placed. INVAL_ARG when the first buffer lies in no
- * buffer region (later ones end the call early), or on a queue whose buffers
- * were moved with memif_buffer_requeue.
+ * Slave only (master: INVAL_ARG): put buffers on transmit queue `qid`, to
+ * be sent with memif_tx_burst (zero-copy forwarding). A buffer received on
+ * this interface and not refilled (queue, desc_index as rx_burst set them)
+ * swaps its buffer with the next free transmit slot's, as upstream: its
+ * queue and desc_index then name that transmit slot, the receive queue may
+ * be refilled at once, and memif_buffer_requeue may swap another received
+ * buffer into its place. This uses the receive queue as well. Extension:
+ * any other buffer must be app memory in one of the interface's buffer
+ * regions (an external region's buffer), which the slot carries for one
+ * send; the two kinds do not mix on one transmit queue.
+ * *count_out = buffers placed. INVAL_ARG when the first buffer is refused
+ * (later ones end the call early), NOBUF_RING when the ring is full.
  */
 int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
 			uint16_t count, uint16_t *count_out);
@@ -710,17 +715,17 @@ int memif_refill_queue(memif_conn_handle_t conn, uint16_t qid, uint16_t count, u
 /*
  * Slave only: zero-copy forwarding. Swaps the ring slots behind buf_a and
  * buf_b and then the two buffers' `queue` and `desc_index`: typically buf_a
- * was received and buf_b reserved for transmit with memif_buffer_alloc, so
- * afterwards buf_a's data sits in buf_b's transmit slot and goes out with
- * the next memif_tx_burst that includes buf_a (in buf_b's place in the
- * allocation order), while buf_b's old buffer is given back to the receive
- * ring by the next memif_refill_queue. Both buffers must be held by the app
- * (received and not refilled, or reserved and not sent).
+ * was received and buf_b holds a transmit slot (reserved with
+ * memif_buffer_alloc, or a received buffer placed by memif_buffer_enq_tx,
+ * upstream's way), so afterwards buf_a's data sits in buf_b's transmit slot
+ * and goes out with the next memif_tx_burst that includes buf_a (in buf_b's
+ * place in the allocation order), while buf_b's old buffer is given back to
+ * the receive ring by the next memif_refill_queue. Both buffers must be
+ * held by the app (received and not refilled, or reserved and not sent)
+ * and belong to this interface.
  * Returns SUCCESS, NOCONN for a NULL handle, DISCONNECTED when not
  * connected, INVAL_ARG for a master, a NULL buffer, a buffer that is not
- * held, or a transmit queue that carries app buffers (memif_buffer_enq_tx;
- * once a queue's buffers were requeued, memif_buffer_enq_tx on it returns
- * INVAL_ARG).
+ * held, or a transmit queue that carries app memory (memif_buffer_enq_tx).
  */
 int memif_buffer_requeue(memif_conn_handle_t conn, memif_buffer_t *buf_a, memif_buffer_t *buf_b);
 

@@ -408,70 +408,6 @@ MEMIF_EXPORT int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memi
 	return err;
 }
 
-static int buffer_enq_tx(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
-			 uint16_t *count_out)
-{
-	uint16_t i;
-	int room;
-
-	/* Owned slots keep their buffers: an app buffer there would orphan one. */
-	if (q->is_master || q->owned)
-		return MEMIF_ERR_INVAL_ARG;
-	room = slave_tx_room(q, count);
-	if (unlikely(room < 0))
-		return fault(q, "peer moved tail beyond head");
-	for (i = 0; i < count && room > 0; i++, room--) {
-		memif_buffer_t *b = &bufs[i];
-		uint16_t slot = q->next & q->mask;
-		uint16_t r;
-
-		for (r = 0; r < q->regions_num; r++) {
-			const struct memif__region *reg = &q->regions[r];
-			uintptr_t a = (uintptr_t)reg->addr, d = (uintptr_t)b->data;
-
-			if (d >= a && memif__region_bounds_ok(reg, d - a, b->len))
-				break;
-		}
-		if (r == q->regions_num || r == 0) /* never region 0: the rings */
-			return i ? (*count_out = i, MEMIF_ERR_SUCCESS) : MEMIF_ERR_INVAL_ARG;
-		if (!q->ext_tx) {
-			/* From now on slots carry their buffer: record the
-			 * reserved ones that still use ours. */
-			uint16_t k;
-
-			for (k = q->pub; k != q->next; k++)
-				set_default_slot(q, k);
-			q->ext_tx = true;
-		}
-		q->slots[slot].region = r;
-		q->slots[slot].offset =
-			(uint32_t)((uintptr_t)b->data - (uintptr_t)q->regions[r].addr);
-		q->slots[slot].cap = b->len;
-		b->desc_index = slot;
-		b->queue = q;
-		q->next++;
-	}
-	*count_out = i;
-	return i < count ? MEMIF_ERR_NOBUF_RING : MEMIF_ERR_SUCCESS;
-}
-
-MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
-				     uint16_t count, uint16_t *count_out)
-{
-	struct memif__queue *q;
-	int err;
-
-	if (unlikely(!count_out || (!bufs && count)))
-		return MEMIF_ERR_INVAL_ARG;
-	*count_out = 0;
-	err = queue_enter(conn, qid, false, &q);
-	if (unlikely(err))
-		return err;
-	err = buffer_enq_tx(q, bufs, count, count_out);
-	queue_leave(q->ref);
-	return err;
-}
-
 static inline int tx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
 			   uint16_t *tx)
 {
@@ -922,11 +858,12 @@ static int held_index(const struct memif__queue *q, uint16_t slot)
 }
 
 /*
- * Enter the queue a buffer names, if it is a connected queue of conn. The
- * pointer is the app's and may be stale: it is only compared with the
- * published queues, never followed. Queues are published from id 0 up.
+ * Which of conn's published queues `queue` names: 1 + its index, or 0 for
+ * none; *rx tells the direction. The pointer is the app's and may be stale:
+ * it is only compared with the published queues, never followed. Queues
+ * are published from index 0 up.
  */
-static int buffer_enter(struct memif__conn *c, const memif_buffer_t *b, struct memif__queue **qp)
+static int queue_lookup(struct memif__conn *c, const void *queue, bool *rx)
 {
 	unsigned dir, i;
 
@@ -935,22 +872,189 @@ static int buffer_enter(struct memif__conn *c, const memif_buffer_t *b, struct m
 
 		for (i = 0; i < MEMIF__MAX_QUEUES; i++) {
 			struct memif__queue *q = memif__read_once(&refs[i].q);
-			int err;
 
 			if (!q)
 				break;
-			if (q != b->queue)
-				continue;
-			err = queue_enter(c, (uint16_t)i, dir != 0, qp);
-			if (err)
-				return err;
-			if (*qp == b->queue)
-				return 0;
-			queue_leave((*qp)->ref); /* replaced meanwhile: a stale buffer */
-			return MEMIF_ERR_INVAL_ARG;
+			if (q == queue) {
+				*rx = dir != 0;
+				return (int)i + 1;
+			}
 		}
 	}
-	return memif__read_once(&c->link_up) ? MEMIF_ERR_INVAL_ARG : MEMIF_ERR_DISCONNECTED;
+	return 0;
+}
+
+/* Enter queue k - 1 of queue_lookup, if it still is the one `queue` names. */
+static int enter_named(struct memif__conn *c, int k, bool rx, const void *queue,
+		       struct memif__queue **qp)
+{
+	int err = queue_enter(c, (uint16_t)(k - 1), rx, qp);
+
+	if (err)
+		return err;
+	if (*qp == queue)
+		return 0;
+	queue_leave((*qp)->ref); /* replaced meanwhile: a stale buffer */
+	return MEMIF_ERR_INVAL_ARG;
+}
+
+/* Enter the queue a buffer names, if it is a connected queue of conn. */
+static int buffer_enter(struct memif__conn *c, const memif_buffer_t *b, struct memif__queue **qp)
+{
+	bool rx = false;
+	int k = queue_lookup(c, b->queue, &rx);
+
+	if (!k)
+		return memif__read_once(&c->link_up) ? MEMIF_ERR_INVAL_ARG : MEMIF_ERR_DISCONNECTED;
+	return enter_named(c, k, rx, b->queue, qp);
+}
+
+/*
+ * enq_tx of app memory (an external region's buffer): the next transmit
+ * slot carries it for this one send. False if it lies in no buffer region,
+ * or the queue's slots own their buffers (requeue, or a received buffer
+ * enqueued): a slot given app memory would lose its own buffer.
+ */
+static bool enq_place(struct memif__queue *q, memif_buffer_t *b)
+{
+	uint16_t slot = q->next & q->mask;
+	uint16_t r;
+
+	if (q->owned)
+		return false;
+	for (r = 0; r < q->regions_num; r++) {
+		const struct memif__region *reg = &q->regions[r];
+		uintptr_t a = (uintptr_t)reg->addr, d = (uintptr_t)b->data;
+
+		if (d >= a && memif__region_bounds_ok(reg, d - a, b->len))
+			break;
+	}
+	if (r == q->regions_num || r == 0) /* never region 0: the rings */
+		return false;
+	if (!q->ext_tx) {
+		/* From now on slots carry their buffer: record the reserved
+		 * ones that still use ours. */
+		uint16_t k;
+
+		for (k = q->pub; k != q->next; k++)
+			set_default_slot(q, k);
+		q->ext_tx = true;
+	}
+	q->slots[slot].region = r;
+	q->slots[slot].offset = (uint32_t)((uintptr_t)b->data - (uintptr_t)q->regions[r].addr);
+	q->slots[slot].cap = b->len;
+	return true;
+}
+
+/*
+ * Is b a buffer received on rq that the app still holds (not refilled),
+ * with `data` inside its slot's buffer? The app's `queue` may be stale
+ * (a buffer array reused for app memory), hence the look at `data`.
+ */
+static bool enq_received(const struct memif__queue *rq, const memif_buffer_t *b)
+{
+	const struct memif__slot *sl;
+	uintptr_t skip;
+
+	if (held_index(rq, b->desc_index) < 0)
+		return false;
+	sl = &rq->slots[b->desc_index];
+	skip = (uintptr_t)b->data - (uintptr_t)region_ptr(rq, sl->region, sl->offset);
+	return skip <= sl->cap;
+}
+
+/*
+ * enq_tx of a received buffer, as upstream does it: its receive slot and
+ * the next transmit slot swap buffers, so the receive slot can be refilled
+ * at once (with the transmit slot's buffer, which the peer is done with),
+ * and the buffer is from then on a transmit buffer like an allocated one
+ * (a memif_buffer_requeue may swap it again). Both queues keep one buffer
+ * per slot from then on (make_owned). False on a queue that carries app
+ * memory (enq_place).
+ */
+static bool enq_swap(struct memif__queue *q, struct memif__queue *rq, memif_buffer_t *b)
+{
+	uint16_t slot = q->next & q->mask;
+	struct memif__slot tmp;
+
+	if (q->ext_tx)
+		return false;
+	make_owned(rq);
+	make_owned(q);
+	tmp = rq->slots[b->desc_index];
+	rq->slots[b->desc_index] = q->slots[slot];
+	q->slots[slot] = tmp;
+	return true;
+}
+
+static int buffer_enq_tx(struct memif__conn *c, struct memif__queue *q, memif_buffer_t *bufs,
+			 uint16_t count, uint16_t *count_out)
+{
+	struct memif__queue *rq = NULL; /* the receive queue entered for enq_swap */
+	uint16_t i;
+	int room, err = 0;
+
+	if (q->is_master)
+		return MEMIF_ERR_INVAL_ARG;
+	room = slave_tx_room(q, count);
+	if (unlikely(room < 0))
+		return fault(q, "peer moved tail beyond head");
+	for (i = 0; i < count && room > 0; i++, room--) {
+		memif_buffer_t *b = &bufs[i];
+		bool ok;
+
+		if (b->queue && b->queue != rq) {
+			/* Named one of our receive queues: enter it (buffers of
+			 * one burst share it, so this is once per call). */
+			bool rx = false;
+			int k = queue_lookup(c, b->queue, &rx);
+
+			if (k && rx) {
+				if (rq)
+					queue_leave(rq->ref);
+				rq = NULL;
+				err = enter_named(c, k, true, b->queue, &rq);
+				if (err) {
+					rq = NULL;
+					break;
+				}
+			}
+		}
+		if (rq && b->queue == rq && enq_received(rq, b))
+			ok = enq_swap(q, rq, b);
+		else
+			ok = enq_place(q, b);
+		if (!ok) {
+			err = MEMIF_ERR_INVAL_ARG;
+			break;
+		}
+		b->desc_index = q->next & q->mask;
+		b->queue = q;
+		q->next++;
+	}
+	if (rq)
+		queue_leave(rq->ref);
+	*count_out = i;
+	if (err) /* a bad buffer after the first ends the call early */
+		return i ? MEMIF_ERR_SUCCESS : err;
+	return i < count ? MEMIF_ERR_NOBUF_RING : MEMIF_ERR_SUCCESS;
+}
+
+MEMIF_EXPORT int memif_buffer_enq_tx(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
+				     uint16_t count, uint16_t *count_out)
+{
+	struct memif__queue *q;
+	int err;
+
+	if (unlikely(!count_out || (!bufs && count)))
+		return MEMIF_ERR_INVAL_ARG;
+	*count_out = 0;
+	err = queue_enter(conn, qid, false, &q);
+	if (unlikely(err))
+		return err;
+	err = buffer_enq_tx(conn, q, bufs, count, count_out);
+	queue_leave(q->ref);
+	return err;
 }
 
 static int buffer_requeue(struct memif__queue *qa, memif_buffer_t *buf_a, struct memif__queue *qb,

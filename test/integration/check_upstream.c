@@ -7,7 +7,9 @@
  * (level-triggered interrupts), an app's own epoll on memif_get_queue_efd,
  * "\0name" abstract sockets, the peer's MASK_INT seen in memif_get_details,
  * NOCONN / DISCONNECTED from the data path, a 24-byte secret,
- * memif_buffer_requeue and memif_set_next_free_buffer.
+ * memif_buffer_requeue (also upstream's pattern: after memif_buffer_enq_tx),
+ * memif_buffer_enq_tx followed at once by a refill (upstream's
+ * responder_zero_copy) and memif_set_next_free_buffer.
  *
  * Each case runs with the app's own epoll loop (on_control_fd_update) and,
  * where it matters, with the library's (memif_poll_event), as upstream's
@@ -37,6 +39,7 @@ struct app {
 	memif_conn_handle_t conn;
 	bool poll_only;     /* created without on_interrupt: the app takes packets itself */
 	const uint8_t *secret; /* 24 bytes for memif_conn_args_t.secret; NULL: none */
+	uint8_t log2_ring;     /* memif_conn_args_t.log2_ring_size (0: the default) */
 	int n_connect, n_disconnect;
 	bool up;
 	int n_irq;          /* on_interrupt calls */
@@ -162,6 +165,7 @@ static void app_open(struct app *a, memif_socket_handle_t sock, bool master, uin
 	snprintf((char *)ca.interface_name, sizeof(ca.interface_name), "%s", if_name);
 	if (a->secret != NULL)
 		memcpy(ca.secret, a->secret, sizeof(ca.secret));
+	ca.log2_ring_size = a->log2_ring;
 	a->name = if_name;
 	err = memif_create(&a->conn, &ca, app_on_connect, app_on_disconnect,
 			   a->poll_only ? NULL : app_on_interrupt, a);
@@ -877,6 +881,141 @@ START_TEST(test_buffer_requeue)
 }
 END_TEST
 
+/* The slave takes n packets from its receive queue 0 into b (polling, as upstream's loopback). */
+static void slave_take(struct env *e, struct app *s, memif_buffer_t *b, uint16_t n)
+{
+	uint16_t got = 0, rx = 0;
+
+	for (int64_t dl = t_deadline(RUN_MS); got < n && t_now_ms() < dl;) {
+		env_step(e, 1);
+		ck_assert_int_eq(memif_rx_burst(s->conn, 0, b + got, (uint16_t)(n - got), &rx),
+				 MEMIF_ERR_SUCCESS);
+		got = (uint16_t)(got + rx);
+	}
+	ck_assert_uint_eq(got, n);
+}
+
+/*
+ * Upstream's zero-copy forwarding with requeue, the one way an upstream
+ * program holds a buffer that names a transmit slot (its alloc leaves
+ * `queue` unset): receive X and Y; memif_buffer_enq_tx(X) gives X transmit
+ * slot t; memif_buffer_requeue(Y, X) swaps Y's buffer into t; tx_burst(Y)
+ * sends Y's bytes.
+ */
+START_TEST(test_requeue_after_enq_tx)
+{
+	struct env e;
+	struct app *m = app_new(), *s = app_new();
+	memif_buffer_t r[2], x, y, other;
+	uint16_t n = 0, tx = 0;
+	void *ydata;
+
+	s->poll_only = true;
+	pair_up(&e, false, "enqrequeue", m, s);
+	app_send(m, 0, 2, 300, 40); /* X: seq 40, Y: seq 41 */
+	slave_take(&e, s, r, 2);
+	x = r[0];
+	y = r[1];
+	ck_assert(t_frame_verify(x.data, x.len, 40));
+	ck_assert(t_frame_verify(y.data, y.len, 41));
+	ydata = y.data;
+
+	ck_assert_int_eq(memif_buffer_enq_tx(s->conn, 0, &x, 1, &n), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_ne(x.queue, y.queue); /* X now names its transmit slot */
+	/* A transmit buffer cannot be enqueued again. */
+	other = x;
+	ck_assert_int_eq(memif_buffer_enq_tx(s->conn, 0, &other, 1, &n), MEMIF_ERR_INVAL_ARG);
+	/* The checks that matter: slave only, buffers of this interface. */
+	ck_assert_int_eq(memif_buffer_requeue(m->conn, &y, &x), MEMIF_ERR_INVAL_ARG);
+
+	ck_assert_int_eq(memif_buffer_requeue(s->conn, &y, &x), MEMIF_ERR_SUCCESS);
+	ck_assert_ptr_eq(y.data, ydata);
+	ck_assert_int_eq(memif_tx_burst(s->conn, 0, &y, 1, &tx), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_eq(tx, 1);
+	/* The master gets Y's bytes: seq 41, 300 bytes, intact. */
+	m->next_seq = 41;
+	wait_rx(&e, m, 1);
+	/* X, back in Y's receive slot, goes to the master with the refill of both. */
+	ck_assert_int_eq(memif_refill_queue(s->conn, 0, 2, 0), MEMIF_ERR_SUCCESS);
+
+	/* Both rings keep working, every buffer in one place: traffic both ways. */
+	s->next_seq = 100;
+	for (int round = 0; round < 3; round++) {
+		app_send(m, 0, 300, FRAME, 100 + 300 * (uint32_t)round);
+		s->per_call = 64;
+		for (int64_t dl = t_deadline(RUN_MS);
+		     s->rx_pkts + s->rx_bad < 300 * (uint32_t)(round + 1) && t_now_ms() < dl;) {
+			env_step(&e, 1);
+			(void)app_rx_once(s, 0, NULL);
+		}
+	}
+	ck_assert_uint_eq(s->rx_pkts, 900);
+	ck_assert_uint_eq(s->rx_bad, 0);
+	ck_assert_int_eq(s->rx_err, 0);
+	m->rx_pkts = 0;
+	m->next_seq = 0;
+	app_send(s, 0, 100, FRAME, 0);
+	wait_rx(&e, m, 100);
+	pair_down(&e, m, s);
+}
+END_TEST
+
+/*
+ * Upstream's responder_zero_copy: enq_tx the received buffers, refill the
+ * receive queue AT ONCE, then tx_burst. The refill must not hand the
+ * master the buffers waiting to go out: it writes new packets into what it
+ * is given before the echoes are sent, and the echoes must arrive intact.
+ */
+START_TEST(test_enq_tx_then_refill)
+{
+	struct env e;
+	struct app *m = app_new(), *s = app_new();
+	memif_socket_handle_t ss;
+	memif_buffer_t r[32];
+	uint16_t n = 0, tx = 0;
+
+	/* A ring of 32 with one buffer per slot (upstream's layout): the refill
+	 * hands the master exactly the slots just taken. */
+	s->poll_only = true;
+	m->poll_only = true;
+	s->log2_ring = 5;
+	env_init(&e, false);
+	app_open(m, env_tmp_socket(&e, "enqrefill", "up-master"), true, 0, "m");
+	ss = env_tmp_socket(&e, "enqrefill", "up-slave");
+	ck_assert_int_eq(memif_set_socket_buffer_laps(ss, 1), MEMIF_ERR_SUCCESS);
+	app_open(s, ss, false, 0, "s");
+	wait_up(&e, m, s);
+	for (int round = 0; round < 4; round++) {
+		uint32_t seq = 32 * (uint32_t)round;
+
+		app_send(m, 0, 32, FRAME + (uint32_t)round, seq);
+		slave_take(&e, s, r, 32);
+		ck_assert_int_eq(memif_buffer_enq_tx(s->conn, 0, r, 32, &n), MEMIF_ERR_SUCCESS);
+		ck_assert_uint_eq(n, 32);
+		ck_assert_int_eq(memif_refill_queue(s->conn, 0, n, 0), MEMIF_ERR_SUCCESS);
+		/* The master fills every buffer it was just given, and sends. */
+		app_send(m, 0, 32, 2000, 10000);
+		ck_assert_int_eq(memif_tx_burst(s->conn, 0, r, n, &tx), MEMIF_ERR_SUCCESS);
+		ck_assert_uint_eq(tx, 32);
+		m->next_seq = seq;
+		m->rx_pkts = 0;
+		for (int64_t dl = t_deadline(RUN_MS);
+		     m->rx_pkts + m->rx_bad < 32 && t_now_ms() < dl;)
+			(void)app_rx_once(m, 0, NULL);
+		ck_assert_msg(m->rx_pkts == 32 && m->rx_bad == 0,
+			      "round %d: %u echoes intact, %u overwritten", round, m->rx_pkts,
+			      m->rx_bad);
+		/* The 32 packets of 2000 bytes are the slave's to take and drop. */
+		slave_take(&e, s, r, 32);
+		ck_assert(t_frame_verify(r[31].data, r[31].len, 10031));
+		ck_assert_int_eq(memif_refill_queue(s->conn, 0, 32, 0), MEMIF_ERR_SUCCESS);
+	}
+	ck_assert_int_eq(m->rx_err + s->rx_err, 0);
+	pair_down(&e, m, s);
+}
+END_TEST
+
 /* ---- 2b. memif_set_next_free_buffer ----------------------------------------- */
 
 START_TEST(test_set_next_free_buffer)
@@ -991,6 +1130,8 @@ static Suite *upstream_suite(void)
 
 	tc = t_tcase("zero-copy", 30);
 	tcase_add_test(tc, test_buffer_requeue);
+	tcase_add_test(tc, test_requeue_after_enq_tx);
+	tcase_add_test(tc, test_enq_tx_then_refill);
 	tcase_add_loop_test(tc, test_set_next_free_buffer, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
