@@ -27,6 +27,9 @@
 #                               vpp_use NAME switches VPP_* between them.
 #   vppctl ARGS...              one CLI command against the current instance; its
 #                               output on stdout, and logged in VPP_DIR/cli.log
+#   vpp_cli ARGS...             the same for a command that changes something:
+#                               fails (output on stderr) when VPP answers with an
+#                               error ("create memif socket: ...", "unknown input")
 #   vpp_stop [NAME]             SIGTERM, then SIGKILL after 5 s; reaped
 #   vpp_kill [NAME]             SIGKILL at once (a crash, for fault tests); reaped
 #   vpp_stop_all                stop every instance still running: call it from
@@ -37,6 +40,13 @@
 #                               VPP_PING_RX, the whole output in VPP_PING_OUT
 #   vpp_if_counter IF NAME      a counter of `show interface IF` (e.g. "rx packets",
 #                               "tx packets", "drops"); 0 when VPP shows none
+#   vpp_if_rx_mode IF MODE      rx-mode of every queue of IF (interrupt | polling |
+#                               adaptive); only once IF is connected: VPP accepts
+#                               it before and does nothing, and a reconnected
+#                               interface is back in polling
+#   vpp_show_memif IF           `show memif IF` in VPP_MEMIF
+#   vpp_ring FIELD DIR Q        from VPP_MEMIF: FIELD (ring-size, head, tail, flags,
+#                               interrupts) of ring Q in direction DIR (s2m | m2s)
 #   vpp_dump                    the current instance's log and `show memif`
 #
 # Safety net: VPP is started with a parent-death signal (setpriv --pdeathsig
@@ -200,6 +210,20 @@ vppctl() {
 	return $rc
 }
 
+# vpp_cli ARGS...: a configuration command; non-zero when VPP refused it.
+# VPP's CLI answers an error with the command's path and a colon, or with
+# "unknown input"; vppctl itself exits 0 either way.
+vpp_cli() {
+	local out rc=0
+	out=$(vppctl "$@") || rc=$?
+	if [ $rc -ne 0 ] || printf '%s\n' "$out" | grep -Eq '^[a-z][a-z0-9 -]*: |unknown input'; then
+		echo "vpp# $*: ${out:-vppctl exited with $rc}" >&2
+		return 1
+	fi
+	[ -n "$out" ] && printf '%s\n' "$out"
+	return 0
+}
+
 # vpp_wait_connected IF SECS
 vpp_wait_connected() {
 	local ifname=$1 end=$((SECONDS + $2))
@@ -222,7 +246,22 @@ vpp_wait_disconnected() {
 
 # vpp_if_rx_mode IF MODE: every receive queue of IF (interrupt | polling | adaptive).
 vpp_if_rx_mode() {
-	vppctl set interface rx-mode "$1" "$2" >/dev/null
+	vpp_cli set interface rx-mode "$1" "$2" >/dev/null
+}
+
+VPP_MEMIF=""
+vpp_show_memif() {
+	VPP_MEMIF=$(vppctl show memif "$1")
+}
+
+# vpp_ring FIELD s2m|m2s Q: e.g. vpp_ring flags s2m 0 -> 0x0001
+vpp_ring() {
+	local field=$1 dir=slave-to-master
+	[ "$2" = m2s ] && dir=master-to-slave
+	printf '%s\n' "$VPP_MEMIF" | awk -v hdr="$dir ring $3:" -v f="$field" '
+		$0 ~ "^ *" hdr "$" { on = 1; next }
+		on && /ring [0-9]+:$/ { exit }
+		on { for (i = 1; i < NF; i++) if ($i == f) { print $(i + 1); exit } }'
 }
 
 # vpp_ping ADDR [ARGS...]
