@@ -282,10 +282,11 @@ typedef struct {
 
 /*
  * Arguments of memif_create. Zero fields take the documented default.
- * secret: at most 23 bytes of it go on the wire (a C string, as VPP and
- * upstream send it), so of a 24-byte secret the last byte is not compared.
- * A master with a secret refuses a slave whose secret differs; a master
- * without one accepts any slave, with or without a secret.
+ * secret: up to 24 bytes (all 24: no NUL), all of them sent by a slave. A
+ * master with a secret refuses a slave whose secret differs, compared as
+ * strings of up to 24 bytes; a 24-byte secret also matches its first 23
+ * bytes alone, which is what VPP's and upstream's slaves send of it. A
+ * master without one accepts any slave, with or without a secret.
  */
 typedef struct {
 	memif_socket_handle_t socket; /* NULL = a default socket */

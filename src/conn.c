@@ -282,20 +282,24 @@ static int slave_on_msg(struct memif__conn *c, const memif_msg_t *m)
 	return MEMIF__E(MEMIF_ERR_UNKNOWN_MSG);
 }
 
+/*
+ * The peer's secret equals ours, both as strings of up to 24 bytes; a
+ * 24-byte secret of ours also matches its first 23 bytes alone, which is
+ * all VPP and upstream slaves send of it (their INIT field ends with a NUL).
+ */
 static bool secret_equal(const uint8_t *peer, const uint8_t *ours)
 {
 	uint8_t a[MEMIF_SECRET_LEN], b[MEMIF_SECRET_LEN];
-	uint8_t diff = 0;
+	uint8_t head = 0, last;
 	size_t i;
 
-	/* Both in wire form (msg.h), so a 24-byte secret matches the 23 bytes
-	 * VPP and upstream send of it. */
 	memif__msg_secret(a, peer);
 	memif__msg_secret(b, ours);
 	/* Constant time: no early exit that would leak the matching prefix. */
-	for (i = 0; i < MEMIF_SECRET_LEN; i++)
-		diff |= (uint8_t)(a[i] ^ b[i]);
-	return diff == 0;
+	for (i = 0; i + 1 < MEMIF_SECRET_LEN; i++)
+		head |= (uint8_t)(a[i] ^ b[i]);
+	last = (uint8_t)(a[MEMIF_SECRET_LEN - 1] ^ b[MEMIF_SECRET_LEN - 1]);
+	return head == 0 && (last == 0 || a[MEMIF_SECRET_LEN - 1] == 0);
 }
 
 static bool secret_empty(const uint8_t *a)

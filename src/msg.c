@@ -38,7 +38,7 @@ void memif__msg_hello(memif_msg_t *m, const char *name)
 
 void memif__msg_secret(uint8_t out[MEMIF_SECRET_LEN], const uint8_t *secret)
 {
-	size_t n = strnlen((const char *)secret, MEMIF_SECRET_LEN - 1);
+	size_t n = strnlen((const char *)secret, MEMIF_SECRET_LEN);
 
 	memset(out, 0, MEMIF_SECRET_LEN);
 	memcpy(out, secret, n);

@@ -20,10 +20,10 @@
 void memif__msg_ack(memif_msg_t *m);
 void memif__msg_hello(memif_msg_t *m, const char *name);
 /*
- * The secret as it goes on the wire: a C string of at most 23 bytes,
- * zero-padded to 24. VPP and upstream libmemif send no more than that, so
- * secrets are compared in this form and a 24-byte secret configured on
- * both sides matches theirs.
+ * A secret in its wire form: its bytes up to the first NUL, all 24 when
+ * there is none, zero-padded to 24. A slave sends a 24-byte secret whole:
+ * a VPP master configured with it on the CLI compares the whole received
+ * field, upstream's master the first 24 bytes.
  */
 void memif__msg_secret(uint8_t out[MEMIF_SECRET_LEN], const uint8_t *secret);
 void memif__msg_init(memif_msg_t *m, uint32_t id, uint8_t mode, const uint8_t *secret,

@@ -771,22 +771,33 @@ START_TEST(test_secret_24_bytes)
 {
 	uint8_t a[24], b[24];
 
-	/* 24 bytes, no terminating NUL, the same on both sides. */
-	memset(a, 'k', sizeof(a));
-	memcpy(a, "0123456789abcdefghijklmn", 24);
+	/* 24 bytes, no terminating NUL, the same on both sides: our slave sends
+	 * all 24 (a VPP master configured on its CLI and upstream's master
+	 * compare 24), our master compares them. */
+	memcpy(a, "abcdefghijklmnopqrstuvwx", 24);
 	ck_assert_msg(secret_pair(a, a, "sec24"), "a 24-byte secret set identically must connect");
 
-	/* What VPP and upstream send of that secret (its first 23 bytes) matches it,
-	 * whichever side has which spelling. */
+	/* A master with 24 bytes also accepts their first 23 alone: what VPP's and
+	 * upstream's slaves send of a 24-byte secret (our slave with the 23 bytes
+	 * configured sends the same). */
 	memcpy(b, a, sizeof(b));
 	b[23] = 0;
 	ck_assert_msg(secret_pair(a, b, "sec23s"), "master 24 bytes, slave sends 23: must connect");
-	ck_assert_msg(secret_pair(b, a, "sec23m"), "master 23 bytes, slave 24: must connect");
+	/* The other way round the secrets differ: a 23-byte master refuses a
+	 * slave that sends 24 bytes, as VPP's and upstream's masters do. */
+	ck_assert(!secret_pair(b, a, "sec23m"));
 
+	/* The slave sends 24 bytes, the 24th differs: refused (so it is sent,
+	 * and compared). */
+	memcpy(b, a, sizeof(b));
+	b[23] = 'y';
+	ck_assert(!secret_pair(a, b, "sec24last"));
 	/* Differing within the first 23 bytes: refused. */
 	memcpy(b, a, sizeof(b));
 	b[5] = 'X';
 	ck_assert(!secret_pair(a, b, "sec24bad"));
+	b[23] = 0;
+	ck_assert(!secret_pair(a, b, "sec23bad"));
 }
 END_TEST
 
