@@ -29,6 +29,8 @@
 #   va_stop NAME           SIGTERM; exit status in VA_RC (124: had to be killed)
 #   va_kill NAME           SIGKILL, as a crash
 #   va_fds NAME            how many fds NAME's process has open
+# VA_HOOKS: more commands for the EXIT trap, run after our programs and VPP
+# are stopped (e.g. removing a network namespace).
 # Cells: va_cell TITLE starts one, va_fail MSG marks it failed (and says
 # why), va_eq WHAT GOT WANT compares, va_cell_done records it (PASS/FAIL and
 # seconds) and dumps the logs of a failed one; va_summary prints the table
@@ -37,6 +39,7 @@
 
 VA_BIN_DIR="" VA_BENCH="" VA_KEEP=0 WORK="" VA_OUT="" VA_RC=0
 VA_ARGS=()
+VA_HOOKS=() # commands va_cleanup runs once our programs and VPP are stopped
 declare -A VA_PID=() VA_FD=() VA_MARK=()
 VA_RESULTS=() VA_CELL="" VA_CELL_OK=1 VA_CELL_T0=0 VA_FAILED=0
 
@@ -72,6 +75,9 @@ va_cleanup() {
 		va__reap "$name" 3
 	done
 	vpp_stop_all
+	for name in ${VA_HOOKS[@]+"${VA_HOOKS[@]}"}; do
+		eval "$name" >/dev/null 2>&1
+	done
 	if [ "$VA_KEEP" = 1 ] || { [ "$rc" != 0 ] && [ "$rc" != 77 ]; }; then
 		echo "logs kept in $WORK"
 	else
