@@ -88,7 +88,8 @@
  *   interfaces that have an on_interrupt. on_connect, on_disconnect and
  *   on_interrupt run only inside memif_control_fd_handler and
  *   memif_poll_event (and on_disconnect also inside memif_delete of a
- *   connected interface), on the caller's thread. on_interrupt is never
+ *   connected interface, or of one that never connected), on the caller's
+ *   thread. on_interrupt is never
  *   called for a queue in polling mode. A call that fails never fires a
  *   callback later for its request.
  */
@@ -269,6 +270,8 @@ typedef enum {
 #define MEMIF_ADAPTIVE_IDLE_US 20
 
 #define MEMIF_BUFFER_FLAG_NEXT (1 << 0)
+/* Extension: set on received buffers. Means nothing on a transmit buffer
+ * (memif_tx_burst reads NEXT only), so received flags may be copied over. */
 #define MEMIF_BUFFER_FLAG_RX (1 << 1)
 
 /* One packet buffer in shared memory. */
@@ -402,7 +405,9 @@ char *memif_strerror(int err_code);
  * sock:        out, the new handle.
  * args:        in, copied; see memif_socket_args_t.
  * private_ctx: passed to on_control_fd_update.
- * Returns SUCCESS, INVAL_ARG (NULL or over-long path), NOMEM, SYSCALL.
+ * Returns SUCCESS, INVAL_ARG (NULL args, a path of 108 bytes with no NUL:
+ * upstream would use its first 107), NOMEM, SYSCALL (also a connection
+ * request timer the kernel refuses, as upstream).
  * May call on_control_fd_update (timer fd). Control thread only.
  */
 int memif_create_socket(memif_socket_handle_t *sock, memif_socket_args_t *args, void *private_ctx);
@@ -435,7 +440,11 @@ int memif_get_listener_fd(memif_socket_handle_t sock);
  */
 int memif_set_listener_fd(memif_socket_handle_t sock, int fd);
 
-/* Change how often disconnected slaves of this socket retry (0 = 2 s). */
+/*
+ * Change how often disconnected slaves of this socket retry (0 = 2 s).
+ * Returns SUCCESS, INVAL_ARG (bad handle), SYSCALL when the kernel refuses
+ * the values (as upstream); the socket then keeps its timer.
+ */
 int memif_set_connection_request_timer(memif_socket_handle_t sock, struct itimerspec timer);
 
 /*
@@ -495,17 +504,20 @@ int memif_set_socket_buffer_laps(memif_socket_handle_t sock, uint8_t laps);
  *                defaults taken for zero fields (ring counts, buffer_size,
  *                log2_ring_size) are written back.
  * on_connect:    link up; may be NULL.
- * on_disconnect: link down (only after a link up); may be NULL.
+ * on_disconnect: link down (only after a link up), or, as upstream,
+ *                memif_delete of an interface that never came up; may
+ *                be NULL.
  * on_interrupt:  packets wait on a receive queue in interrupt or adaptive
  *                mode; may be NULL.
  * private_ctx:   given back to those callbacks.
  * A master starts listening (or joins its socket's listener); a slave tries
  * to connect at once and then on every timer tick until connected. Masters
- * and slaves may share a socket (see Objects at the top).
- * Returns SUCCESS, INVAL_ARG (bad args), MAX_RING (log2_ring_size above 14),
- * ALREADY (a live process listens on the path), ID (a master with this id
- * is already on this socket), FILE_NOT_SOCK, ACCES, NO_FILE, NOMEM, SYSCALL,
- * CB_FDUPDATE.
+ * and slaves may share a socket (see Objects at the top), and masters an
+ * id, as upstream: a slave goes to the one created last among those
+ * waiting for a slave.
+ * Returns SUCCESS, INVAL_ARG (bad args, mode above 2), MAX_RING
+ * (log2_ring_size above 14), ALREADY (a live process listens on the path),
+ * FILE_NOT_SOCK, ACCES, NO_FILE, NOMEM, SYSCALL, CB_FDUPDATE.
  */
 int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
 		 memif_connection_update_t *on_connect, memif_connection_update_t *on_disconnect,
@@ -514,7 +526,9 @@ int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
 /*
  * Disconnect (DISCONNECT sent to the peer), release every fd, mapping and
  * allocation of the interface, and set *conn to NULL. Calls on_disconnect
- * if the link was up. Called from inside one of the interface's own
+ * if the link was up, or if it never came up (as upstream; an interface
+ * whose link went down already had its one). Called from inside one of the
+ * interface's own
  * callbacks (on_connect, on_disconnect, on_interrupt; app-loop or
  * self-poll mode), the delete is deferred: on_disconnect is not called,
  * and the interface is released once the library has finished handling
@@ -529,10 +543,12 @@ int memif_create(memif_conn_handle_t *conn, memif_conn_args_t *args,
 int memif_delete(memif_conn_handle_t *conn);
 
 /*
- * Slave: try to connect now. Returns SUCCESS when the handshake started,
- * CONN if already connected or connecting, NOCONN for a NULL handle,
- * INVAL_ARG for a master or a bad handle, or the connect error (NO_FILE,
- * CONNREFUSED, ...); the timer keeps retrying.
+ * Slave: try to connect now; a master waiting for its slave has nothing to
+ * do. Returns (upstream's codes) SUCCESS when the handshake started or the
+ * master waits, ALRCONN if connected or connecting (either role),
+ * CONNREFUSED when connect() failed for any reason (no socket file, nobody
+ * listening, ...; the timer keeps retrying), NOCONN for a NULL handle,
+ * INVAL_ARG for a bad handle, PROC_FILE_LIMIT, FILE_LIMIT, NOMEM.
  */
 int memif_request_connection(memif_conn_handle_t conn);
 
@@ -548,12 +564,17 @@ int memif_control_fd_handler(void *ptr, memif_fd_event_type_t events);
 /*
  * With on_control_fd_update NULL: wait up to `timeout` ms (as epoll_wait:
  * 0 returns at once, -1 waits) for events of this socket and handle them.
- * Returns SUCCESS, POLL_CANCEL after memif_cancel_poll_event, INVAL_ARG if
- * the socket uses an app loop, SYSCALL.
+ * Returns SUCCESS, POLL_CANCEL after memif_cancel_poll_event, INVAL_ARG for
+ * a bad handle, BAD_FD if the socket uses an app loop (upstream's code),
+ * SYSCALL.
  */
 int memif_poll_event(memif_socket_handle_t sock, int timeout);
 
-/* Make a concurrent or the next memif_poll_event return POLL_CANCEL. Any thread. */
+/*
+ * Make a concurrent or the next memif_poll_event return POLL_CANCEL (once:
+ * later ones poll again; upstream's cancel stays for every later one).
+ * Any thread. Returns SUCCESS, INVAL_ARG (bad handle, app-loop socket).
+ */
 int memif_cancel_poll_event(memif_socket_handle_t sock);
 
 /* ---- Introspection ------------------------------------------------------ */
@@ -602,7 +623,8 @@ int memif_get_queue_efd(memif_conn_handle_t conn, uint16_t qid, int *fd);
  * and applied at connect, so a queue made polling before connect never
  * gets an interrupt.
  * The mode is kept across reconnects. Returns SUCCESS, NOCONN for a NULL
- * handle, INVAL_ARG, QID.
+ * handle, INVAL_ARG (bad handle, or a mode value not in memif_rx_mode_t,
+ * which upstream writes into the ring's flags as is), QID.
  */
 int memif_set_rx_mode(memif_conn_handle_t conn, memif_rx_mode_t rx_mode, uint16_t qid);
 
@@ -651,7 +673,8 @@ int memif_get_region_sealed(memif_conn_handle_t conn, uint16_t region_index, uin
  * NOBUF_RING (ring full for now). *count_out counts buffers; each buffer's len is
  * preset to the bytes it is to carry (the app may lower it). A packet that
  * does not fit whole is not started; fewer packets than asked returns
- * NOBUF_RING. Buffers stay reserved until memif_tx_burst.
+ * NOBUF_RING. size 0 gives no buffer (SUCCESS, *count_out 0), as upstream.
+ * Buffers stay reserved until memif_tx_burst.
  */
 int memif_buffer_alloc(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs, uint16_t count,
 		       uint16_t *count_out, uint16_t size);

@@ -60,6 +60,7 @@ MEMIF_EXPORT const char *memif_get_version_str(void)
 static int arm_timer(struct memif__socket *s)
 {
 	struct itimerspec its = s->timer;
+	int err;
 
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec && !its.it_interval.tv_sec &&
 	    !its.it_interval.tv_nsec) {
@@ -72,7 +73,10 @@ static int arm_timer(struct memif__socket *s)
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 		its.it_value = its.it_interval;
 	s->tick = its.it_interval;
-	return memif__os_timerfd_set(s->timer_fdh.fd, &its);
+	err = memif__os_timerfd_set(s->timer_fdh.fd, &its);
+	/* A value the kernel refuses (tv_nsec out of range, a negative time)
+	 * is SYSCALL, as upstream, which passes the timer to the kernel as is. */
+	return err == -EINVAL ? MEMIF__E(MEMIF_ERR_SYSCALL) : err;
 }
 
 static void sock_free(struct memif__socket *s)
@@ -234,11 +238,22 @@ MEMIF_EXPORT int memif_set_connection_request_timer(memif_socket_handle_t sock,
 						    struct itimerspec timer)
 {
 	struct memif__socket *s = sock_of(sock);
+	struct itimerspec old;
+	struct timespec old_tick;
+	int err;
 
 	if (!s)
 		return MEMIF_ERR_INVAL_ARG;
+	old = s->timer;
+	old_tick = s->tick;
 	s->timer = timer;
-	return memif__err_public(arm_timer(s));
+	err = arm_timer(s);
+	if (err) {
+		/* The kernel kept the old setting: so do we. */
+		s->timer = old;
+		s->tick = old_tick;
+	}
+	return memif__err_public(err);
 }
 
 MEMIF_EXPORT int memif_set_socket_file_perms(memif_socket_handle_t sock, mode_t mode, uid_t uid,
@@ -440,6 +455,14 @@ MEMIF_EXPORT int memif_delete(memif_conn_handle_t *conn)
 		memif__write_once(&c->link_up, false);
 		return MEMIF_ERR_SUCCESS;
 	}
+	if (!c->ever_up && c->on_disconnect) {
+		/* As upstream, whose memif_delete always calls it: programs free
+		 * per-interface state there. Only for an interface that never
+		 * came up, so that no interface gets two in a row. */
+		c->cb_depth++;
+		(void)c->on_disconnect(c, c->private_ctx);
+		c->cb_depth--;
+	}
 	s = c->sock;
 	c->delete_pending = true;
 	memif__conn_free(c);
@@ -453,8 +476,15 @@ MEMIF_EXPORT int memif_request_connection(memif_conn_handle_t conn)
 
 	if (!conn)
 		return MEMIF_ERR_NOCONN;
-	if (!c || c->args.is_master)
+	if (!c)
 		return MEMIF_ERR_INVAL_ARG;
+	/* Upstream's codes, which its programs branch on: ALRCONN for an
+	 * interface connected or connecting, in either role; nothing to do for
+	 * a master that waits (it listens already). */
+	if (c->chan || c->state != MEMIF__ST_IDLE)
+		return MEMIF_ERR_ALRCONN;
+	if (c->args.is_master)
+		return MEMIF_ERR_SUCCESS;
 	return memif__err_public(memif__conn_connect(c));
 }
 
@@ -467,8 +497,10 @@ MEMIF_EXPORT int memif_poll_event(memif_socket_handle_t sock, int timeout)
 {
 	struct memif__socket *s = sock_of(sock);
 
-	if (!s || s->fd_update)
+	if (!s)
 		return MEMIF_ERR_INVAL_ARG;
+	if (s->fd_update)
+		return MEMIF_ERR_BAD_FD; /* upstream's code: the socket has no epoll fd */
 	return memif__err_public(memif__poll(s, timeout));
 }
 

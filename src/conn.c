@@ -136,7 +136,12 @@ int memif__conn_connect(struct memif__conn *c)
 	fd = memif__os_connect(&sa, len);
 	if (fd < 0) {
 		LOG_DEBUG("%s: connect to %s: %s", c->if_name, s->path, strerror(-fd));
-		return fd;
+		/* As upstream: whatever connect() says (no file, nobody listens,
+		 * no permission, backlog full), the master cannot be reached now.
+		 * Only running out of fds or memory keeps its own code. */
+		if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM || fd == -ENOBUFS)
+			return fd;
+		return MEMIF__E(MEMIF_ERR_CONNREFUSED);
 	}
 	err = memif__chan_get(s, fd, &ch);
 	if (err)
@@ -187,6 +192,7 @@ static int link_up(struct memif__conn *c)
 		}
 	}
 	c->state = MEMIF__ST_CONNECTED;
+	c->ever_up = true;
 	c->error[0] = '\0';
 	c->err_latched = false;
 	memif__queues_publish(c);
@@ -319,6 +325,7 @@ static void master_on_init(struct memif__socket *s, struct memif__chan *ch,
 	struct memif__conn *c;
 	char reason[MEMIF_DISCONNECT_STRING_LEN + 1];
 	memif_msg_t m;
+	bool busy;
 	int err;
 
 	if (in->version != MEMIF_VERSION) {
@@ -327,15 +334,15 @@ static void master_on_init(struct memif__socket *s, struct memif__chan *ch,
 		chan_refuse(s, ch, MEMIF__E(MEMIF_ERR_PROTO), reason);
 		return;
 	}
-	c = memif__sock_find(s, in->id);
+	c = memif__sock_find(s, in->id, &busy);
+	if (!c && busy) {
+		snprintf(reason, sizeof(reason), "interface id %u is already connected", in->id);
+		chan_refuse(s, ch, MEMIF__E(MEMIF_ERR_ALRCONN), reason);
+		return;
+	}
 	if (!c) {
 		snprintf(reason, sizeof(reason), "no interface with id %u", in->id);
 		chan_refuse(s, ch, MEMIF__E(MEMIF_ERR_ID), reason);
-		return;
-	}
-	if (c->chan || c->state != MEMIF__ST_IDLE) {
-		snprintf(reason, sizeof(reason), "interface id %u is already connected", in->id);
-		chan_refuse(s, ch, MEMIF__E(MEMIF_ERR_ALRCONN), reason);
 		return;
 	}
 	if (in->mode != c->args.mode) {

@@ -194,6 +194,7 @@ struct memif__conn {
 	enum memif__state state;
 	struct memif__chan *chan;
 	bool link_up;
+	bool ever_up; /* on_connect ran once: memif_delete owes no on_disconnect */
 
 	/* negotiated run parameters */
 	uint8_t num_s2m, num_m2s;
@@ -297,7 +298,7 @@ int memif__sock_attach(struct memif__socket *s, struct memif__conn *c);
 void memif__sock_detach(struct memif__socket *s, struct memif__conn *c);
 int memif__chan_get(struct memif__socket *s, int fd, struct memif__chan **out);
 void memif__chan_put(struct memif__socket *s, struct memif__chan *ch);
-struct memif__conn *memif__sock_find(struct memif__socket *s, uint32_t id);
+struct memif__conn *memif__sock_find(struct memif__socket *s, uint32_t id, bool *busy);
 
 /* conn.c */
 int memif__conn_connect(struct memif__conn *c);

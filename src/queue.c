@@ -207,7 +207,7 @@ static int alloc_slave(struct memif__queue *q, memif_buffer_t *bufs, uint16_t co
 		       uint16_t *count_out, uint16_t size, uint16_t *pkts)
 {
 	uint32_t bsize = q->buffer_size;
-	uint32_t need = size ? (size + bsize - 1) / bsize : 1;
+	uint32_t need = (size + bsize - 1) / bsize; /* size > 0: buffer_alloc */
 	int room = slave_tx_room(q, need * count);
 	uint8_t *base;
 	uint16_t n = 0, p;
@@ -321,7 +321,7 @@ static int alloc_master(struct memif__queue *q, memif_buffer_t *bufs, uint16_t c
 	 * plus one covers headroom and peers with half-size buffers (DPDK or
 	 * VPP with 1024); beyond it the packet is refused with NOBUF
 	 * (documented in memif_buffer_alloc). */
-	uint32_t most = 2 * (size ? (size + q->buffer_size - 1u) / q->buffer_size : 1) + 1;
+	uint32_t most = 2 * ((size + q->buffer_size - 1u) / q->buffer_size) + 1;
 
 	for (p = 0; p < count; p++) {
 		uint16_t start_n = n, start_next = q->next;
@@ -374,6 +374,8 @@ static inline int buffer_alloc(struct memif__queue *q, memif_buffer_t *bufs, uin
 	uint16_t pkts = 0;
 	int err;
 
+	if (unlikely(size == 0))
+		return MEMIF_ERR_SUCCESS; /* as upstream: no buffer, not an empty frame */
 	if (q->is_master)
 		err = alloc_master(q, bufs, count, count_out, size, &pkts);
 	else if (unlikely(q->owned))

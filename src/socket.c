@@ -250,14 +250,26 @@ void memif__sock_on_timer(struct memif__socket *s)
 	}
 }
 
-struct memif__conn *memif__sock_find(struct memif__socket *s, uint32_t id)
+/*
+ * The master interface of this id that a slave's INIT goes to: of those
+ * waiting for a slave, the one created last (as upstream, which accepts
+ * several masters of one id and hands the slave to its last). *busy tells
+ * that some exist but none waits.
+ */
+struct memif__conn *memif__sock_find(struct memif__socket *s, uint32_t id, bool *busy)
 {
 	uint16_t i;
 
-	for (i = 0; i < s->conns_num; i++)
-		if (s->conns[i]->args.is_master && s->conns[i]->args.interface_id == id &&
-		    !s->conns[i]->delete_pending)
-			return s->conns[i];
+	*busy = false;
+	for (i = s->conns_num; i-- > 0;) {
+		struct memif__conn *c = s->conns[i];
+
+		if (!c->args.is_master || c->args.interface_id != id || c->delete_pending)
+			continue;
+		if (!c->chan && c->state == MEMIF__ST_IDLE)
+			return c;
+		*busy = true;
+	}
 	return NULL;
 }
 
@@ -268,11 +280,8 @@ int memif__sock_attach(struct memif__socket *s, struct memif__conn *c)
 
 	/* A socket may hold masters and slaves at once (upstream's loopback
 	 * example does): its masters share the listener, its slaves connect
-	 * to the same path. */
-	if (c->args.is_master && memif__sock_find(s, c->args.interface_id)) {
-		LOG_ERR("socket %s already has interface id %u", s->path, c->args.interface_id);
-		return MEMIF__E(MEMIF_ERR_ID);
-	}
+	 * to the same path. Several masters may share an id (upstream accepts
+	 * them): each slave goes to one of them (memif__sock_find). */
 	if (s->conns_num == s->conns_cap) {
 		uint16_t cap = s->conns_cap ? (uint16_t)(s->conns_cap * 2u) : 4u;
 

@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 	}
 	printf("%d of %d echo replies\n", app.received, app.count);
 
-	memif_delete(&conn); /* disconnects: on_disconnect runs if the link is up */
+	memif_delete(&conn); /* on_disconnect runs if the link is up or never came up */
 	memif_delete_socket(&sock);
 	return app.received == app.count ? 0 : 1;
 }

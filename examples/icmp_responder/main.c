@@ -266,7 +266,7 @@ static void delete_iface(struct iface *ifc)
 {
 	if (!ifc->conn)
 		return;
-	/* Calls on_disconnect if the link is up. */
+	/* Calls on_disconnect if the link is up, or never came up. */
 	int err = memif_delete(&ifc->conn);
 	if (err != MEMIF_ERR_SUCCESS)
 		fprintf(stderr, "interface %u: memif_delete: %s\n", ifc->index,

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1092,6 +1093,344 @@ START_TEST(test_set_next_free_buffer)
 }
 END_TEST
 
+/* ---- 10. calls whose results upstream programs branch on ------------------ */
+
+/* An on_disconnect as upstream's icmp_responder has it: stop the poll thread. */
+static int cancel_on_disconnect(memif_conn_handle_t conn, void *private_ctx)
+{
+	struct app *a = private_ctx;
+
+	a->n_disconnect++;
+	a->up = false;
+	/* The handle is still valid here: the socket is found, the cancel works. */
+	if (memif_cancel_poll_event(memif_get_socket_handle(conn)) != MEMIF_ERR_SUCCESS)
+		app_note_err(a, -1);
+	return 0;
+}
+
+/*
+ * memif_delete of an interface that never connected runs its on_disconnect,
+ * as upstream's does (programs free per-interface state there); one that
+ * connected gets exactly one per link, never a second from the delete.
+ */
+START_TEST(test_delete_runs_on_disconnect_once)
+{
+	struct env e;
+	struct app *m = app_new(), *s = app_new(), *lone = app_new();
+	memif_conn_args_t ca;
+	memif_socket_handle_t ms;
+
+	env_init(&e, true);
+	ms = env_tmp_socket(&e, "deldisc", "up-master");
+	/* Never connected: a master nobody dials, in self-poll mode. */
+	memset(&ca, 0, sizeof(ca));
+	ca.socket = ms;
+	ca.is_master = 1;
+	ca.interface_id = 9;
+	lone->name = "lone";
+	ck_assert_int_eq(memif_create(&lone->conn, &ca, app_on_connect, cancel_on_disconnect, NULL,
+				      lone),
+			 MEMIF_ERR_SUCCESS);
+	ck_assert_int_eq(memif_delete(&lone->conn), MEMIF_ERR_SUCCESS);
+	ck_assert_int_eq(lone->n_connect, 0);
+	ck_assert_int_eq(lone->n_disconnect, 1);
+	ck_assert_int_eq(lone->rx_err, 0);
+	/* Its cancel reaches the next poll of the socket. */
+	ck_assert_int_eq(memif_poll_event(ms, 0), MEMIF_ERR_POLL_CANCEL);
+
+	/* A failed create never calls it. */
+	ca.log2_ring_size = 15;
+	ck_assert_int_eq(memif_create(&lone->conn, &ca, app_on_connect, cancel_on_disconnect, NULL,
+				      lone),
+			 MEMIF_ERR_MAX_RING);
+	ck_assert_int_eq(lone->n_disconnect, 1);
+
+	/* Connected, then the peer goes: one on_disconnect; the delete adds none. */
+	app_open(m, ms, true, 0, "m");
+	app_open(s, env_tmp_socket(&e, "deldisc", "up-slave"), false, 0, "s");
+	wait_up(&e, m, s);
+	env_delete(s);
+	ck_assert_int_eq(s->n_disconnect, 1);
+	ENV_UNTIL(&e, !m->up, UP_MS);
+	ck_assert_int_eq(m->n_disconnect, 1);
+	env_delete(m);
+	ck_assert_int_eq(m->n_disconnect, 1);
+	env_close(&e);
+	free(m);
+	free(s);
+	free(lone);
+}
+END_TEST
+
+struct poll_thread {
+	memif_socket_handle_t sock;
+	int err;
+};
+
+/* Upstream's examples' event loop: poll until something else than SUCCESS. */
+static void *poll_loop(void *arg)
+{
+	struct poll_thread *pt = arg;
+
+	do
+		pt->err = memif_poll_event(pt->sock, -1);
+	while (pt->err == MEMIF_ERR_SUCCESS);
+	return NULL;
+}
+
+/*
+ * memif_cancel_poll_event ends the loop with POLL_CANCEL. Ours then lets the
+ * socket be polled again (a second loop needs a second cancel); upstream's
+ * cancel stays pending (row 24).
+ */
+START_TEST(test_cancel_poll_event_loop)
+{
+	struct env e;
+	struct poll_thread pt = { .err = -1 };
+	memif_socket_handle_t sock;
+	pthread_t th;
+
+	env_init(&e, true);
+	sock = env_tmp_socket(&e, "cancel", "up-cancel");
+	pt.sock = sock;
+	for (int round = 0; round < 2; round++) {
+		ck_assert_int_eq(pthread_create(&th, NULL, poll_loop, &pt), 0);
+		t_sleep_ms(50);
+		ck_assert_int_eq(memif_cancel_poll_event(sock), MEMIF_ERR_SUCCESS);
+		ck_assert_int_eq(pthread_join(th, NULL), 0);
+		ck_assert_int_eq(pt.err, MEMIF_ERR_POLL_CANCEL);
+		/* Consumed: the socket polls as before. */
+		ck_assert_int_eq(memif_poll_event(sock, 0), MEMIF_ERR_SUCCESS);
+	}
+	env_close(&e);
+}
+END_TEST
+
+/* memif_request_connection, memif_set_connection_request_timer and
+ * memif_poll_event give upstream's codes. */
+START_TEST(test_upstream_return_codes)
+{
+	struct env e;
+	struct app *m = app_new(), *s = app_new();
+	struct itimerspec bad = { .it_interval = { 0, 1000000000L }, .it_value = { 1, 0 } };
+	memif_socket_handle_t ms, ss;
+
+	env_init(&e, false);
+	/* A slave whose master is not there yet: CONNREFUSED (no socket file). */
+	ss = env_tmp_socket(&e, "codes", "up-slave");
+	ck_assert_int_eq(memif_set_connection_request_timer(ss, t_timer_ms(60000)),
+			 MEMIF_ERR_SUCCESS);
+	app_open(s, ss, false, 0, "s");
+	ck_assert_int_eq(memif_request_connection(s->conn), MEMIF_ERR_CONNREFUSED);
+	/* A master that waits: SUCCESS (it listens already). */
+	ms = env_tmp_socket(&e, "codes", "up-master");
+	app_open(m, ms, true, 0, "m");
+	ck_assert_int_eq(memif_request_connection(m->conn), MEMIF_ERR_SUCCESS);
+	/* Connecting, then connected: ALRCONN, in both roles. */
+	ck_assert_int_eq(memif_request_connection(s->conn), MEMIF_ERR_SUCCESS);
+	ck_assert_int_eq(memif_request_connection(s->conn), MEMIF_ERR_ALRCONN);
+	wait_up(&e, m, s);
+	ck_assert_int_eq(memif_request_connection(s->conn), MEMIF_ERR_ALRCONN);
+	ck_assert_int_eq(memif_request_connection(m->conn), MEMIF_ERR_ALRCONN);
+
+	/* A timer the kernel refuses: SYSCALL; the socket keeps its timer. */
+	ck_assert_int_eq(memif_set_connection_request_timer(ss, bad), MEMIF_ERR_SYSCALL);
+	bad.it_interval.tv_nsec = 0;
+	bad.it_value.tv_sec = -1;
+	ck_assert_int_eq(memif_set_connection_request_timer(ss, bad), MEMIF_ERR_SYSCALL);
+	/* memif_poll_event on a socket whose fds the app watches: BAD_FD. */
+	ck_assert_int_eq(memif_poll_event(ms, 0), MEMIF_ERR_BAD_FD);
+
+	/* The link still works, and after the master leaves the slave comes back. */
+	app_send(m, 0, 3, FRAME, 0);
+	wait_rx(&e, s, 3);
+	pair_down(&e, m, s);
+}
+END_TEST
+
+/*
+ * Two masters with one id on one socket: accepted, as upstream. A slave
+ * with that id gets the master created last that waits (upstream gives
+ * the first slave the last one too); a second slave gets the other
+ * (upstream refuses it).
+ */
+START_TEST(test_two_masters_one_id)
+{
+	struct env e;
+	struct app *older = app_new(), *newer = app_new(), *s1 = app_new(), *s2 = app_new(),
+		   *s3 = app_new();
+	memif_socket_handle_t ms, ss;
+
+	env_init(&e, false);
+	ms = env_tmp_socket(&e, "twoids", "up-master");
+	ss = env_tmp_socket(&e, "twoids", "up-slave");
+	app_open(older, ms, true, 4, "older");
+	app_open(newer, ms, true, 4, "newer");
+	app_open(s1, ss, false, 4, "s1");
+	ENV_UNTIL(&e, s1->up && (newer->up || older->up), UP_MS);
+	ck_assert_msg(s1->up && newer->up && !older->up, "first slave: newer %d, older %d",
+		      newer->up, older->up);
+	app_open(s2, ss, false, 4, "s2");
+	wait_up(&e, older, s2);
+	/* Each pair carries its own frames (distinct sequence numbers). */
+	app_send(newer, 0, 5, FRAME, 0);
+	s2->next_seq = 50;
+	app_send(older, 0, 5, FRAME, 50);
+	wait_rx(&e, s1, 5);
+	wait_rx(&e, s2, 5);
+	/* A third slave: both are taken, refused until one is free. */
+	app_open(s3, ss, false, 4, "s3");
+	env_run_for(&e, 300);
+	ck_assert(!s3->up);
+	env_delete(s1);
+	wait_up(&e, newer, s3);
+	ck_assert_int_eq(newer->n_connect, 2);
+	ck_assert_int_eq(older->n_connect, 1);
+	env_delete(s3);
+	env_delete(s2);
+	env_delete(newer);
+	env_delete(older);
+	env_close(&e);
+	free(older);
+	free(newer);
+	free(s1);
+	free(s2);
+	free(s3);
+}
+END_TEST
+
+/* memif_buffer_alloc with size 0 hands out no buffer (as upstream): nothing to send. */
+START_TEST(test_alloc_size_zero)
+{
+	struct env e;
+	struct app *m = app_new(), *s = app_new();
+	memif_buffer_t b[4];
+	uint16_t n = 9, tx = 9;
+
+	pair_up(&e, false, "alloczero", m, s);
+	for (int i = 0; i < 2; i++) {
+		struct app *a = i ? m : s, *peer = i ? s : m;
+
+		ck_assert_int_eq(memif_buffer_alloc(a->conn, 0, b, 4, &n, 0), MEMIF_ERR_SUCCESS);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_int_eq(memif_tx_burst(a->conn, 0, b, n, &tx), MEMIF_ERR_SUCCESS);
+		ck_assert_uint_eq(tx, 0);
+		/* Nothing was reserved: the next packet takes the next slot and is
+		 * the only thing the peer gets. */
+		app_send(a, 0, 1, FRAME, 0);
+		wait_rx(&e, peer, 1);
+		env_run_for(&e, 50);
+		ck_assert_uint_eq(peer->rx_pkts + peer->rx_bad, 1);
+	}
+	pair_down(&e, m, s);
+}
+END_TEST
+
+/* Values upstream takes and we refuse, each with its reason (rows 25 to 27). */
+START_TEST(test_refused_values)
+{
+	struct env e;
+	struct app *m = app_new(), *s = app_new();
+	memif_socket_args_t sa;
+	memif_socket_handle_t sock = NULL;
+	memif_conn_args_t ca;
+	memif_conn_handle_t conn = NULL;
+
+	pair_up(&e, false, "refused", m, s);
+	/* A receive mode it does not know: upstream writes the value into the
+	 * ring's flags; we refuse it and the ring stays as it was. */
+	ck_assert_int_eq(memif_set_rx_mode(m->conn, (memif_rx_mode_t)7, 0), MEMIF_ERR_INVAL_ARG);
+	ck_assert_uint_eq(queue_flags(s->conn, true), 0);
+	app_send(s, 0, 2, FRAME, 0);
+	wait_rx(&e, m, 2); /* still interrupt mode */
+
+	/* An interface mode above 2 (no such mode on the wire). */
+	memset(&ca, 0, sizeof(ca));
+	ca.socket = e.sock[0];
+	ca.is_master = 1;
+	ca.interface_id = 77;
+	ca.mode = (memif_interface_mode_t)3;
+	ck_assert_int_eq(memif_create(&conn, &ca, NULL, NULL, NULL, NULL), MEMIF_ERR_INVAL_ARG);
+	ck_assert_ptr_null(conn);
+
+	/* A socket path that fills all 108 bytes, no NUL. */
+	memset(&sa, 0, sizeof(sa));
+	memset(sa.path, 'p', sizeof(sa.path));
+	ck_assert_int_eq(memif_create_socket(&sock, &sa, NULL), MEMIF_ERR_INVAL_ARG);
+	ck_assert_ptr_null(sock);
+	pair_down(&e, m, s);
+}
+END_TEST
+
+/*
+ * Upstream's icmp_responder without zero copy: one transmit buffer per
+ * received buffer (alloc of rx_buf_num buffers of buffer_size), data, len
+ * and FLAGS copied over, chains included. MEMIF_BUFFER_FLAG_RX on a
+ * transmit buffer means nothing: every frame goes back intact, and the
+ * receiver sees only NEXT and RX.
+ */
+static void echo_copy(struct env *e, struct app *from, struct app *to, uint32_t n, uint32_t size)
+{
+	memif_buffer_t rx[64], tx[64];
+	uint16_t nrx = 0, got = 0, ntx = 0, want;
+	uint32_t bufs = (size + 2047) / 2048 * n;
+
+	ck_assert_uint_le(bufs, 64);
+	app_send(from, 0, (uint16_t)n, size, 0);
+	for (int64_t dl = t_deadline(RUN_MS); nrx < bufs && t_now_ms() < dl;) {
+		env_step(e, 1);
+		ck_assert_int_eq(memif_rx_burst(to->conn, 0, rx + nrx, (uint16_t)(bufs - nrx),
+						&want),
+				 MEMIF_ERR_SUCCESS);
+		nrx = (uint16_t)(nrx + want);
+	}
+	ck_assert_uint_eq(nrx, bufs);
+	ck_assert_int_eq(memif_buffer_alloc(to->conn, 0, tx, nrx, &got, 2048), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_eq(got, nrx);
+	for (uint16_t i = 0; i < nrx; i++) {
+		ck_assert(rx[i].flags & MEMIF_BUFFER_FLAG_RX);
+		memcpy(tx[i].data, rx[i].data, rx[i].len);
+		tx[i].flags = rx[i].flags;
+		tx[i].len = rx[i].len;
+	}
+	ck_assert_int_eq(memif_tx_burst(to->conn, 0, tx, got, &ntx), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_eq(ntx, got);
+	ck_assert_int_eq(memif_refill_queue(to->conn, 0, nrx, 0), MEMIF_ERR_SUCCESS);
+	from->next_seq = 0;
+	from->rx_pkts = 0;
+	for (int64_t dl = t_deadline(RUN_MS);
+	     from->rx_pkts + from->rx_bad < n && t_now_ms() < dl;) {
+		uint16_t k = 0;
+
+		env_step(e, 1);
+		(void)memif_rx_burst(from->conn, 0, rx, 64, &k);
+		for (uint16_t i = 0; i < k; i++)
+			ck_assert_msg((rx[i].flags &
+				       ~(MEMIF_BUFFER_FLAG_RX | MEMIF_BUFFER_FLAG_NEXT)) == 0,
+				      "received flags 0x%x", rx[i].flags);
+		app_take(from, rx, k);
+		ck_assert_int_eq(memif_refill_queue(from->conn, 0, k, 0), MEMIF_ERR_SUCCESS);
+	}
+	ck_assert_uint_eq(from->rx_pkts, n);
+	ck_assert_uint_eq(from->rx_bad, 0);
+}
+
+START_TEST(test_tx_flags_copied_from_rx)
+{
+	struct env e;
+	struct app *m = app_new(), *s = app_new();
+
+	m->poll_only = true;
+	s->poll_only = true;
+	pair_up(&e, false, "flagcopy", m, s);
+	echo_copy(&e, m, s, 8, FRAME); /* the slave echoes */
+	echo_copy(&e, m, s, 4, 5000);  /* chains of 3 */
+	echo_copy(&e, s, m, 8, FRAME); /* the master echoes */
+	echo_copy(&e, s, m, 4, 5000);
+	pair_down(&e, m, s);
+}
+END_TEST
+
 /* ---- 3. the buffer field is `queue` ---------------------------------------- */
 
 START_TEST(test_buffer_layout)
@@ -1137,6 +1476,16 @@ static Suite *upstream_suite(void)
 	tcase_add_test(tc, test_nul_abstract_path);
 	tcase_add_test(tc, test_secret_24_bytes);
 	tcase_add_test(tc, test_secret_master_none);
+	suite_add_tcase(s, tc);
+
+	tc = t_tcase("calls", 30);
+	tcase_add_test(tc, test_delete_runs_on_disconnect_once);
+	tcase_add_test(tc, test_cancel_poll_event_loop);
+	tcase_add_test(tc, test_upstream_return_codes);
+	tcase_add_test(tc, test_two_masters_one_id);
+	tcase_add_test(tc, test_alloc_size_zero);
+	tcase_add_test(tc, test_refused_values);
+	tcase_add_test(tc, test_tx_flags_copied_from_rx);
 	suite_add_tcase(s, tc);
 
 	tc = t_tcase("zero-copy", 30);

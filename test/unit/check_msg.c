@@ -178,9 +178,9 @@ START_TEST(test_encode_init)
 	ck_assert_uint_eq(rd16(b, BODY + 0), 0x0200);      /* version */
 	ck_assert_uint_eq(rd32(b, BODY + 2), 0xa1b2c3d4u); /* id */
 	ck_assert_uint_eq(b[BODY + 6], 2);                 /* mode */
-	/* Secret: at most 23 bytes go on the wire, as VPP and upstream send it. */
-	assert_bytes(b, BODY + 7, secret24, 23);
-	ck_assert_uint_eq(b[BODY + 30], 0);
+	/* Secret: a 24-byte one fills the field, no NUL (a VPP master with it on
+	 * its CLI, and upstream's master, compare all 24). */
+	assert_bytes(b, BODY + 7, secret24, 24);
 	assert_bytes(b, BODY + 31, "slave-x", 7);          /* name */
 	assert_zero(b, BODY + 38, BODY + 63);
 	assert_zero(b, BODY + 63, 128);
@@ -189,7 +189,13 @@ START_TEST(test_encode_init)
 	ck_assert_uint_eq(out.init.version, MEMIF_VERSION);
 	ck_assert_uint_eq(out.init.id, 0xa1b2c3d4u);
 	ck_assert_uint_eq(out.init.mode, 2);
-	ck_assert_mem_eq(out.init.secret, secret24, 23);
+	ck_assert_mem_eq(out.init.secret, secret24, 24);
+
+	/* A shorter secret is zero-padded. */
+	dirty(&m);
+	memif__msg_init(&m, 0, 0, (const uint8_t *)"short\0garbage-after-nul", "x");
+	assert_bytes(b, BODY + 7, "short", 5);
+	assert_zero(b, BODY + 12, BODY + 31);
 
 	/* A 40-character name is cut at 32 and does not spill into the padding. */
 	dirty(&m);
