@@ -79,6 +79,7 @@ va_cleanup() {
 		eval "$name" >/dev/null 2>&1
 	done
 	if [ "$VA_KEEP" = 1 ] || { [ "$rc" != 0 ] && [ "$rc" != 77 ]; }; then
+		rm -rf "$WORK/vpp-runtime" # the unpacked tarball (16 MB), not a log
 		echo "logs kept in $WORK"
 	else
 		rm -rf "$WORK"

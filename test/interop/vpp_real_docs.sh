@@ -4,7 +4,7 @@
 # its command lines are run, in the page's order, against one real VPP, and
 # the output the page shows must be what they print.
 #
-#   vpp_real_docs.sh --bin-dir DIR [--page PAGE] [--test NAME] [--keep]
+#   vpp_real_docs.sh --bin-dir DIR --lib-dir DIR [--page PAGE] [--test NAME] [--keep]
 #
 # vpp_docs_page.py reads the page (see its docstring for the rules): `vpp# `
 # lines of ```text blocks go to VPP's CLI (vppctl), the ```sh blocks marked
@@ -20,6 +20,8 @@
 # its default socket lives, as /run/vpp/memif.sock does for an installed
 # VPP) and /run/memif a directory of the test's own. `sudo` is dropped (the
 # test runs as root), and the program names are those of the build.
+# ./first_slave is docs/examples/first_slave.c (GettingStarted.md's first
+# program), compiled here with cc against the library in --lib-dir.
 # icmp-responder runs in the background until the next heading, then gets
 # SIGINT (a reader's Ctrl-C) and must exit 0; every other command runs in
 # the foreground and must exit 0.
@@ -34,10 +36,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 va_setup docs "$@"
 PAGE="$here/../../docs/ExampleSetup.md"
 TEST=interop_vpp_docs
+LIB_DIR=""
 set -- ${VA_ARGS[@]+"${VA_ARGS[@]}"}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--page) PAGE=$2; shift ;;
+	--lib-dir) LIB_DIR=$2; shift ;;
 	--test) TEST=$2; shift ;;
 	*) echo "unknown option: $1" >&2; exit 2 ;;
 	esac
@@ -116,6 +120,17 @@ stop_bg() {
 	BG=()
 }
 
+build_first_slave() {
+	[ -x "$WORK/first_slave" ] && return 0
+	if [ -z "$LIB_DIR" ] || [ ! -d "$LIB_DIR" ]; then
+		fail "the page runs ./first_slave: pass --lib-dir (where libmemif.so is)"
+		return 1
+	fi
+	"${CC:-cc}" -std=c11 -o "$WORK/first_slave" "$here/../../docs/examples/first_slave.c" \
+		-I "$here/../../include" -L "$LIB_DIR" -lmemif -Wl,-rpath,"$LIB_DIR" ||
+		{ fail "cannot build first_slave"; return 1; }
+}
+
 run_sh() {
 	local cmd=$1 words prog
 	read -ra words <<<"$(sub "$cmd")"
@@ -133,8 +148,11 @@ run_sh() {
 		sleep 0.2
 		va_running "$name" || fail "$cmd: exited at once: $(cat "$last_out")"
 		;;
-	icmp-pinger | mkdir)
-		[ "$prog" = mkdir ] || words[0]="$VA_BIN_DIR/$prog"
+	icmp-pinger | mkdir | ./first_slave)
+		case "$prog" in
+		icmp-pinger) words[0]="$VA_BIN_DIR/$prog" ;;
+		./first_slave) build_first_slave && words[0]="$WORK/first_slave" ;;
+		esac
 		last_out="$WORK/sh-$N_SH.out"
 		local rc=0
 		timeout -k 5 60 "${words[@]}" </dev/null >"$last_out" 2>&1 || rc=$?
