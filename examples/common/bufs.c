@@ -3,6 +3,7 @@
  * bufs.c - packets in and out of memif buffers; see bufs.h.
  */
 #include "bufs.h"
+#include "loop.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -105,6 +106,101 @@ int ex_tx_flush(struct ex_tx_batch *b)
 		b->last_err = err;
 	b->n = 0;
 	return err;
+}
+
+void ex_tx_wait_start(struct ex_tx_wait *w, bool is_master)
+{
+	ex_tx_wait_drop(w);
+	w->until_ns = is_master ? ex_now_ns() + EX_TX_WAIT_MS * 1000000ull : 0;
+}
+
+static bool holds_for(const struct ex_tx_wait *w, uint16_t qid)
+{
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->held[i].qid == qid)
+			return true;
+	return false;
+}
+
+/* Has the slave offered buffers on the master's transmit queue qid? */
+static bool offered(memif_conn_handle_t conn, uint16_t qid)
+{
+	memif_ring_details_t rd;
+
+	/* Its head minus our tail: buffers offered and not filled yet. */
+	if (memif_get_tx_ring_details(conn, &rd, qid, 0) != MEMIF_ERR_SUCCESS)
+		return true; /* let the send itself report the problem */
+	return rd.head != rd.tail;
+}
+
+bool ex_tx_wait_ready(struct ex_tx_wait *w, memif_conn_handle_t conn, uint16_t qid)
+{
+	if (w->until_ns && ex_now_ns() >= w->until_ns)
+		w->until_ns = 0;
+	if (!w->until_ns)
+		return !holds_for(w, qid);
+	return !holds_for(w, qid) && offered(conn, qid);
+}
+
+bool ex_tx_wait_hold(struct ex_tx_wait *w, uint16_t qid, const void *data, size_t len)
+{
+	uint8_t *copy;
+
+	if (w->n == EX_TX_HOLD || len > UINT16_MAX || !(copy = malloc(len ? len : 1)))
+		return false;
+	memcpy(copy, data, len);
+	w->held[w->n++] = (struct ex_tx_held){ .qid = qid, .len = (uint16_t)len, .data = copy };
+	return true;
+}
+
+unsigned ex_tx_wait_flush(struct ex_tx_wait *w, memif_conn_handle_t conn, uint16_t buffer_size,
+			  uint64_t *sent, uint64_t *dropped)
+{
+	struct ex_tx_batch *b = malloc(sizeof(*b));
+	bool over;
+	unsigned keep = 0;
+
+	if (w->until_ns && ex_now_ns() >= w->until_ns)
+		w->until_ns = 0;
+	over = w->until_ns == 0;
+	for (unsigned i = 0; i < w->n; i++) {
+		struct ex_tx_held *h = &w->held[i];
+		/* Later packets of a queue wait behind an earlier one kept. */
+		bool behind = false;
+
+		for (unsigned k = 0; k < keep; k++)
+			behind |= w->held[k].qid == h->qid;
+		if (b && !behind && (over || offered(conn, h->qid))) {
+			ex_tx_init(b, conn, h->qid, buffer_size);
+			if (ex_tx_add(b, h->data, h->len) == MEMIF_ERR_SUCCESS)
+				ex_tx_flush(b);
+			if (b->packets || over) {
+				*sent += b->packets;
+				*dropped += 1 - b->packets;
+				free(h->data);
+				continue;
+			}
+		}
+		w->held[keep++] = *h; /* not yet */
+	}
+	w->n = keep;
+	free(b);
+	return keep;
+}
+
+unsigned ex_tx_wait_drop(struct ex_tx_wait *w)
+{
+	unsigned n = w->n;
+
+	for (unsigned i = 0; i < w->n; i++)
+		free(w->held[i].data);
+	w->n = 0;
+	return n;
+}
+
+int ex_tx_wait_timeout_ms(const struct ex_tx_wait *w)
+{
+	return w->n ? 1 : -1;
 }
 
 static void copy_name(char *dst, size_t cap, const uint8_t *src)

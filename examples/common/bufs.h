@@ -61,6 +61,63 @@ int ex_tx_add(struct ex_tx_batch *b, const void *data, size_t len);
 /* Send what the batch holds. Returns MEMIF_ERR_* of memif_tx_burst. */
 int ex_tx_flush(struct ex_tx_batch *b);
 
+/*
+ * Waiting for the peer's first buffers. A master sends into buffers its
+ * slave offers, and a slave may offer none for a while after connecting:
+ * VPP's zero-copy slave fills its receive ring only once it has seen the
+ * link up. That is a normal start-up, not a full ring: for at most
+ * EX_TX_WAIT_MS after on_connect, a master does not send on a transmit
+ * queue before its slave offered buffers there. What it has to send
+ * meanwhile it keeps (a copy, up to EX_TX_HOLD packets) and sends once
+ * buffers come, or it waits to make it (icmp-pinger builds its requests
+ * when it can send them). After that time a full ring is a drop, as always.
+ * A slave's own transmit ring has all its buffers from the start.
+ */
+#define EX_TX_WAIT_MS 2000
+#define EX_TX_HOLD 32
+
+struct ex_tx_held {
+	uint16_t qid;
+	uint16_t len;
+	uint8_t *data; /* malloc'd copy */
+};
+
+struct ex_tx_wait {
+	uint64_t until_ns; /* 0: not waiting (a slave, or the time is up) */
+	unsigned n;        /* packets held, oldest first */
+	struct ex_tx_held held[EX_TX_HOLD];
+};
+
+/* on_connect: a master starts waiting (held packets of an earlier link are dropped). */
+void ex_tx_wait_start(struct ex_tx_wait *w, bool is_master);
+
+/*
+ * May transmit queue qid be sent on now? False while a master waits and
+ * its slave has offered no buffer on qid yet (read from the ring's indexes
+ * with memif_get_tx_ring_details, so nothing is allocated in vain), or
+ * packets are still held for qid (order is kept). True otherwise, and once
+ * EX_TX_WAIT_MS have passed.
+ */
+bool ex_tx_wait_ready(struct ex_tx_wait *w, memif_conn_handle_t conn, uint16_t qid);
+
+/* Keep a copy of a packet for queue qid. False (a drop) when full or out of memory. */
+bool ex_tx_wait_hold(struct ex_tx_wait *w, uint16_t qid, const void *data, size_t len);
+
+/*
+ * Send the held packets whose queue can take them now, oldest first; once
+ * the wait is over, whatever is left is tried one last time. Adds to *sent
+ * the packets sent and to *dropped those given up. Returns how many are
+ * still held.
+ */
+unsigned ex_tx_wait_flush(struct ex_tx_wait *w, memif_conn_handle_t conn, uint16_t buffer_size,
+			  uint64_t *sent, uint64_t *dropped);
+
+/* Forget what is held (the link went down); returns how many packets that was. */
+unsigned ex_tx_wait_drop(struct ex_tx_wait *w);
+
+/* Milliseconds the event loop may sleep before the next flush: -1 if nothing is held. */
+int ex_tx_wait_timeout_ms(const struct ex_tx_wait *w);
+
 /* The parts of memif_get_details the examples use. */
 struct ex_conn_info {
 	uint8_t rx_queues;

@@ -39,13 +39,13 @@ struct pinger {
 	memif_conn_handle_t conn;
 	bool connected;
 	bool ever_connected;
-	uint64_t connected_at;
 	struct ex_queues qs;
 	bool verbose;
 
 	uint8_t my_ip[4], target_ip[4];
 	uint8_t my_mac[EX_ETH_ALEN], target_mac[EX_ETH_ALEN];
 	bool arp_done;
+	uint64_t arp_first_at; /* first ARP request of this link, or 0 */
 	uint16_t ident;
 
 	uint32_t count;
@@ -53,6 +53,9 @@ struct pinger {
 	uint64_t interval_ns;
 	uint64_t timeout_ns;
 	uint64_t connect_timeout_ns;
+	uint64_t refill_delay_ns; /* slave: offer receive buffers this late */
+	uint64_t refill_at;       /* when the delayed refill is due, or 0 */
+	struct ex_tx_wait txw;    /* master: the slave's first buffers */
 
 	uint32_t sent;
 	uint32_t received;
@@ -88,6 +91,9 @@ static void usage(FILE *f, const struct ex_if_opts *defaults)
 		"  -W, --timeout=SEC       how long to wait for the ARP reply, and for replies\n"
 		"                          after the last request (default 2)\n"
 		"      --connect-timeout=SEC  how long to wait for the link (default 10)\n"
+		"      --refill-delay=SEC  slave: give the receive ring its buffers only SEC\n"
+		"                          after connecting, as VPP's zero-copy slave does late\n"
+		"                          (to try a master's start-up; default 0)\n"
 		"  -a, --ip=ADDR           own IPv4 address (default 192.168.1.2)\n"
 		"  -t, --target=ADDR       address to ping (default 192.168.1.1)\n"
 		"      --mac=MAC           own MAC address (default 02:fe:00:00:01:01)\n"
@@ -128,6 +134,8 @@ static void send_arp_request(struct pinger *p)
 	size_t len = ex_pkt_build_arp(p->out, sizeof(p->out), EX_ARP_OP_REQUEST, p->my_mac,
 				      p->my_ip, any_mac, p->target_ip);
 	p->arp_requests++;
+	if (!p->arp_first_at)
+		p->arp_first_at = ex_now_ns();
 	int err = send_packet(p, 0, len);
 	if (err != MEMIF_ERR_SUCCESS)
 		send_error(p, "ARP request", 0, err);
@@ -260,13 +268,16 @@ static int on_connect(memif_conn_handle_t conn, void *private_ctx)
 	}
 	ex_queues_update(&p->qs, &ci);
 	for (uint16_t q = 0; q < p->qs.nrx; q++) {
-		memif_refill_queue(conn, q, (uint16_t)-1, 0);
+		if (!p->refill_delay_ns)
+			memif_refill_queue(conn, q, (uint16_t)-1, 0);
 		if (p->opts.polling)
 			memif_set_rx_mode(conn, MEMIF_RX_MODE_POLLING, q);
 	}
+	p->refill_at = p->refill_delay_ns ? ex_now_ns() + p->refill_delay_ns : 0;
+	p->arp_first_at = 0;
+	ex_tx_wait_start(&p->txw, p->opts.is_master);
 	p->connected = true;
 	p->ever_connected = true;
-	p->connected_at = ex_now_ns();
 	printf("connected to \"%s\" (app \"%s\"), %u rx / %u tx queues\n", ci.remote_if_name,
 	       ci.remote_app_name, p->qs.nrx, p->qs.ntx);
 	return 0;
@@ -277,6 +288,7 @@ static int on_disconnect(memif_conn_handle_t conn, void *private_ctx)
 	struct pinger *p = private_ctx;
 	(void)conn;
 	p->connected = false;
+	p->refill_at = 0;
 	printf("disconnected\n");
 	return 0;
 }
@@ -343,7 +355,10 @@ static int run(struct pinger *p)
 				next_arp = next_send = now;
 			}
 			if (is_eth(p) && !p->arp_done) {
-				uint64_t arp_deadline = p->connected_at + p->timeout_ns;
+				/* From the first request: waiting for the slave's
+				 * buffers (at most EX_TX_WAIT_MS) does not count. */
+				uint64_t arp_deadline =
+					(p->arp_first_at ? p->arp_first_at : now) + p->timeout_ns;
 				if (now >= arp_deadline) {
 					char ipbuf[16];
 					fprintf(stderr, "error: no ARP reply from %s within %.1f s\n",
@@ -351,7 +366,11 @@ static int run(struct pinger *p)
 						(double)p->timeout_ns / NS_PER_SEC);
 					break;
 				}
-				if (now >= next_arp) {
+				if (now >= next_arp && !ex_tx_wait_ready(&p->txw, p->conn, 0)) {
+					/* Connected a moment before the slave gave us
+					 * buffers: not an error, look again soon. */
+					next_arp = now + 1000000u;
+				} else if (now >= next_arp) {
 					send_arp_request(p);
 					/* Retry at the ping interval, but not faster than 10/s. */
 					next_arp = now + (p->interval_ns > 100000000u
@@ -360,7 +379,12 @@ static int run(struct pinger *p)
 				}
 				wake = min_u64(min_u64(wake, next_arp), arp_deadline);
 			} else if (p->sent < p->count) {
-				if (now >= next_send) {
+				uint16_t qid = (uint16_t)(p->sent % (p->qs.ntx ? p->qs.ntx : 1));
+
+				if (now >= next_send && !ex_tx_wait_ready(&p->txw, p->conn, qid)) {
+					/* No buffer offered yet: look again in 1 ms. */
+					next_send = now + 1000000u;
+				} else if (now >= next_send) {
 					if (!first_try)
 						first_try = now;
 					bool last_try = now >= first_try + p->timeout_ns;
@@ -378,6 +402,15 @@ static int run(struct pinger *p)
 		}
 		if (p->sent == p->count)
 			wake = min_u64(wake, done_deadline);
+		if (p->refill_at && p->connected) {
+			if (now >= p->refill_at) {
+				for (uint16_t q = 0; q < p->qs.nrx; q++)
+					memif_refill_queue(p->conn, q, (uint16_t)-1, 0);
+				p->refill_at = 0;
+			} else {
+				wake = min_u64(wake, p->refill_at);
+			}
+		}
 
 		int timeout = p->opts.polling ? 0 : ex_ms_until(wake, 1000);
 		int err = ex_loop_run_once(&p->loop, timeout);
@@ -406,7 +439,11 @@ static int run(struct pinger *p)
 	return p->received == p->count && p->corrupt == 0 ? EX_EXIT_OK : EX_EXIT_FAIL;
 }
 
-enum { OPT_MAC = EX_OPT_APP_FIRST, OPT_CONNECT_TIMEOUT };
+enum {
+	OPT_MAC = EX_OPT_APP_FIRST,
+	OPT_CONNECT_TIMEOUT,
+	OPT_REFILL_DELAY
+};
 
 int main(int argc, char **argv)
 {
@@ -417,6 +454,7 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 'W' },
 		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+		{ "refill-delay", required_argument, NULL, OPT_REFILL_DELAY },
 		{ "ip", required_argument, NULL, 'a' },
 		{ "target", required_argument, NULL, 't' },
 		{ "mac", required_argument, NULL, OPT_MAC },
@@ -473,6 +511,10 @@ int main(int argc, char **argv)
 					  &p->connect_timeout_ns) < 0)
 				return EX_EXIT_USAGE;
 			break;
+		case OPT_REFILL_DELAY:
+			if (parse_seconds("refill delay", optarg, 60, &p->refill_delay_ns) < 0)
+				return EX_EXIT_USAGE;
+			break;
 		case 'a':
 		case 't':
 			if (ex_parse_ipv4(optarg, opt == 'a' ? p->my_ip : p->target_ip) < 0) {
@@ -499,6 +541,11 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "error: unexpected argument '%s'\n", argv[optind]);
+		return EX_EXIT_USAGE;
+	}
+	if (p->refill_delay_ns && p->opts.is_master) {
+		fprintf(stderr, "error: --refill-delay is for a slave (a master's ring holds the "
+				"slave's buffers)\n");
 		return EX_EXIT_USAGE;
 	}
 	/* The whole frame must fit the 16-bit size of memif_buffer_alloc. */

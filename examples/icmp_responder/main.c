@@ -10,7 +10,8 @@
  *
  * Every reply is copied into transmit buffers from memif_buffer_alloc and
  * sent with memif_tx_burst; the received buffers then go back with
- * memif_refill_queue.
+ * memif_refill_queue. As a master, replies that come before the slave has
+ * offered any buffer are kept and sent once it has (common/bufs.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -52,6 +53,8 @@ struct iface {
 	uint64_t ignored;         /* not for us, or not ARP/ICMP echo */
 	uint64_t bad;             /* truncated or oversized */
 	uint64_t tx_drops;
+	struct ex_tx_wait txw; /* master: replies waiting for the slave's first buffers */
+	uint64_t refill_at;    /* slave with --refill-delay: when to offer buffers, or 0 */
 };
 
 struct app {
@@ -61,6 +64,7 @@ struct app {
 	unsigned n_ifaces;
 	struct iface ifaces[MAX_IFACES];
 	unsigned polling_queues; /* connected queues in polling mode */
+	uint64_t refill_delay_ns; /* slave: offer receive buffers this late */
 	bool stdin_open;
 	char line[1024];
 	size_t line_len;
@@ -90,6 +94,9 @@ static void usage(FILE *f, const struct ex_if_opts *defaults)
 		"      --mac=MAC           MAC address of interface 0 (default 02:fe:00:00:00:01);\n"
 		"                          interface i adds i to the last byte\n"
 		"      --no-stdin          do not read commands from standard input\n"
+		"      --refill-delay=SEC  slave: give the receive rings their buffers only SEC\n"
+		"                          after connecting, as VPP's zero-copy slave does late\n"
+		"                          (to try a master's start-up; default 0)\n"
 		"  -v, --verbose           report library errors from the event loop\n"
 		"  -h, --help              show this help and exit\n"
 		"\n"
@@ -152,6 +159,7 @@ static void serve_queue(struct iface *ifc, uint16_t qid)
 			return;
 
 		ex_tx_init(&app->tx, ifc->conn, txq, ifc->qs.buffer_size);
+		bool wait = !ex_tx_wait_ready(&ifc->txw, ifc->conn, txq);
 		uint16_t pos = 0;
 		while (pos < rx) {
 			ssize_t len = ex_bufs_gather(app->rx_bufs, rx, &pos, app->in,
@@ -168,8 +176,15 @@ static void serve_queue(struct iface *ifc, uint16_t qid)
 				ifc->ignored++;
 				continue;
 			}
-			if (ex_tx_add(&app->tx, app->out, out_len) != MEMIF_ERR_SUCCESS)
+			if (wait) {
+				/* The slave has not offered buffers yet: keep it. */
+				if (!ex_tx_wait_hold(&ifc->txw, txq, app->out, out_len)) {
+					ifc->tx_drops++;
+					continue;
+				}
+			} else if (ex_tx_add(&app->tx, app->out, out_len) != MEMIF_ERR_SUCCESS) {
 				continue; /* counted by the batch */
+			}
 			if (kind == EX_PKT_ARP_REQUEST)
 				ifc->arp_replies++;
 			else
@@ -204,9 +219,12 @@ static int on_connect(memif_conn_handle_t conn, void *private_ctx)
 	ifc->connects++;
 	ex_queues_update(&ifc->qs, &ci);
 
+	ex_tx_wait_start(&ifc->txw, ifc->app->opts.is_master);
+	ifc->refill_at = ifc->app->refill_delay_ns ? ex_now_ns() + ifc->app->refill_delay_ns : 0;
 	for (uint16_t q = 0; q < ifc->qs.nrx; q++) {
 		/* Hand every receive buffer to the ring (slave) / accept them (master). */
-		err = memif_refill_queue(conn, q, (uint16_t)-1, 0);
+		err = ifc->refill_at ? MEMIF_ERR_SUCCESS :
+				       memif_refill_queue(conn, q, (uint16_t)-1, 0);
 		if (err != MEMIF_ERR_SUCCESS)
 			fprintf(stderr, "interface %u: refill queue %u: %s\n", ifc->index, q,
 				memif_strerror(err));
@@ -230,6 +248,8 @@ static int on_disconnect(memif_conn_handle_t conn, void *private_ctx)
 	struct ex_conn_info ci;
 
 	ifc->connected = false;
+	ifc->refill_at = 0;
+	ifc->tx_drops += ex_tx_wait_drop(&ifc->txw);
 	recount_polling(ifc->app);
 	if (ex_conn_info_get(conn, &ci) == MEMIF_ERR_SUCCESS && ci.error[0])
 		printf("interface %u: disconnected (%s)\n", ifc->index, ci.error);
@@ -317,6 +337,45 @@ static void show_iface(struct app *app, struct iface *ifc)
 	print_counters(ifc);
 	if (ifc->conn)
 		ex_print_queue_stats(stdout, ifc->conn, ifc->qs.max_rx, ifc->qs.max_tx, "  ");
+}
+
+/* How long the loop may sleep: 0 to poll, 1 ms while replies are held, until a refill. */
+static int loop_timeout(const struct app *app)
+{
+	int t = app->polling_queues ? 0 : -1;
+
+	for (unsigned i = 0; i < app->n_ifaces; i++) {
+		const struct iface *ifc = &app->ifaces[i];
+		int w = ifc->connected ? ex_tx_wait_timeout_ms(&ifc->txw) : -1;
+
+		if (ifc->connected && ifc->refill_at) {
+			int r = ex_ms_until(ifc->refill_at, 1000);
+
+			w = w < 0 || r < w ? r : w;
+		}
+		if (w >= 0 && (t < 0 || w < t))
+			t = w;
+	}
+	return t;
+}
+
+/* Work the loop owes the interfaces: held replies, delayed refills. */
+static void tend_ifaces(struct app *app)
+{
+	for (unsigned i = 0; i < app->n_ifaces; i++) {
+		struct iface *ifc = &app->ifaces[i];
+
+		if (!ifc->connected)
+			continue;
+		if (ifc->txw.n)
+			ex_tx_wait_flush(&ifc->txw, ifc->conn, ifc->qs.buffer_size,
+					 &ifc->tx_packets, &ifc->tx_drops);
+		if (ifc->refill_at && ex_now_ns() >= ifc->refill_at) {
+			for (uint16_t q = 0; q < ifc->qs.nrx; q++)
+				memif_refill_queue(ifc->conn, q, (uint16_t)-1, 0);
+			ifc->refill_at = 0;
+		}
+	}
 }
 
 /* ---- stdin commands ------------------------------------------------------ */
@@ -520,7 +579,11 @@ static void on_stdin(struct ex_loop *loop, int fd, uint32_t events, void *arg)
 
 /* ---- main ------------------------------------------------------------------ */
 
-enum { OPT_MAC = EX_OPT_APP_FIRST, OPT_NO_STDIN };
+enum {
+	OPT_MAC = EX_OPT_APP_FIRST,
+	OPT_NO_STDIN,
+	OPT_REFILL_DELAY
+};
 
 int main(int argc, char **argv)
 {
@@ -530,6 +593,7 @@ int main(int argc, char **argv)
 		{ "ip", required_argument, NULL, 'a' },
 		{ "mac", required_argument, NULL, OPT_MAC },
 		{ "no-stdin", no_argument, NULL, OPT_NO_STDIN },
+		{ "refill-delay", required_argument, NULL, OPT_REFILL_DELAY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -575,6 +639,17 @@ int main(int argc, char **argv)
 		case OPT_NO_STDIN:
 			read_stdin = false;
 			break;
+		case OPT_REFILL_DELAY: {
+			double secs;
+			if (ex_parse_double(optarg, 0.0, 60.0, &secs) < 0) {
+				fprintf(stderr,
+					"error: invalid refill delay '%s': seconds from 0 to 60\n",
+					optarg);
+				return EX_EXIT_USAGE;
+			}
+			app->refill_delay_ns = (uint64_t)(secs * 1e9);
+			break;
+		}
 		case 'v':
 			verbose = true;
 			break;
@@ -588,6 +663,11 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "error: unexpected argument '%s'\n", argv[optind]);
+		return EX_EXIT_USAGE;
+	}
+	if (app->refill_delay_ns && app->opts.is_master) {
+		fprintf(stderr, "error: --refill-delay is for a slave (a master's rings hold the "
+				"slave's buffers)\n");
 		return EX_EXIT_USAGE;
 	}
 
@@ -643,12 +723,13 @@ int main(int argc, char **argv)
 		printf("type 'help' for commands\n");
 
 	while (!app->loop.stop) {
-		err = ex_loop_run_once(&app->loop, app->polling_queues ? 0 : -1);
+		err = ex_loop_run_once(&app->loop, loop_timeout(app));
 		if (err < 0) {
 			fprintf(stderr, "error: epoll: %s\n", strerror(-err));
 			rc = EX_EXIT_FAIL;
 			break;
 		}
+		tend_ifaces(app);
 		if (!app->polling_queues)
 			continue;
 		for (unsigned i = 0; i < app->n_ifaces; i++) {

@@ -4,7 +4,9 @@
  *
  * Every frame received on the memif interface is written to the TAP
  * device, and every frame the kernel sends out of the TAP device goes out
- * on the memif interface (transmit queue 0). Both the memif fds and the TAP
+ * on the memif interface (transmit queue 0); as a master, frames that come
+ * before the slave has offered any buffer are kept and sent once it has
+ * (common/bufs.h). Both the memif fds and the TAP
  * fd live in the same epoll loop. In ip mode a TUN device carries bare IPv4
  * packets instead.
  *
@@ -61,6 +63,7 @@ struct tap_app {
 	uint64_t memif_tx;      /* ... and sent on memif */
 	uint64_t memif_down;    /* ... dropped: memif not connected */
 	uint64_t memif_tx_drops; /* ... dropped: ring full or error */
+	struct ex_tx_wait txw;   /* master: frames waiting for the slave's first buffers */
 
 	memif_buffer_t rx_bufs[EX_BURST];
 	struct ex_tx_batch tx;
@@ -180,6 +183,7 @@ static void on_tap(struct ex_loop *loop, int fd, uint32_t events, void *arg)
 		ex_loop_stop(loop);
 		return;
 	}
+	bool wait = app->connected && !ex_tx_wait_ready(&app->txw, app->conn, 0);
 	if (app->connected)
 		ex_tx_init(&app->tx, app->conn, 0, app->qs.buffer_size);
 	for (int i = 0; i < TAP_BATCH; i++) {
@@ -197,6 +201,12 @@ static void on_tap(struct ex_loop *loop, int fd, uint32_t events, void *arg)
 		app->tap_rx++;
 		if (!app->connected) {
 			app->memif_down++;
+			continue;
+		}
+		if (wait) {
+			/* The slave has not offered buffers yet: keep the frame. */
+			if (!ex_tx_wait_hold(&app->txw, 0, app->frame, (size_t)n))
+				app->memif_tx_drops++;
 			continue;
 		}
 		ex_tx_add(&app->tx, app->frame, (size_t)n);
@@ -223,6 +233,7 @@ static int on_connect(memif_conn_handle_t conn, void *private_ctx)
 		if (app->opts.polling)
 			memif_set_rx_mode(conn, MEMIF_RX_MODE_POLLING, q);
 	}
+	ex_tx_wait_start(&app->txw, app->opts.is_master);
 	app->connected = true;
 	printf("memif connected to \"%s\" (app \"%s\"), bridging with %s\n", ci.remote_if_name,
 	       ci.remote_app_name, app->tap_name);
@@ -234,6 +245,7 @@ static int on_disconnect(memif_conn_handle_t conn, void *private_ctx)
 	struct tap_app *app = private_ctx;
 	(void)conn;
 	app->connected = false;
+	app->memif_tx_drops += ex_tx_wait_drop(&app->txw);
 	printf("memif disconnected\n");
 	return 0;
 }
@@ -353,12 +365,15 @@ int main(int argc, char **argv)
 
 	while (!app->loop.stop) {
 		bool poll_now = app->opts.polling && app->connected;
-		err = ex_loop_run_once(&app->loop, poll_now ? 0 : -1);
+		err = ex_loop_run_once(&app->loop, poll_now ? 0 : ex_tx_wait_timeout_ms(&app->txw));
 		if (err < 0) {
 			fprintf(stderr, "error: epoll: %s\n", strerror(-err));
 			rc = EX_EXIT_FAIL;
 			break;
 		}
+		if (app->connected && app->txw.n)
+			ex_tx_wait_flush(&app->txw, app->conn, app->qs.buffer_size, &app->memif_tx,
+					 &app->memif_tx_drops);
 		if (app->opts.polling && app->connected)
 			for (uint16_t q = 0; q < app->qs.nrx; q++)
 				serve_queue(app, q);
