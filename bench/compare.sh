@@ -21,7 +21,14 @@
 #       zero-copy=yes (client), 64/1500/9000 bytes, and testpmd's zero-copy
 #       client into our master;
 #   (g) interfaces on one socket (1, 64, 1024): connect time for all, shared
-#       memory and fds per interface (memif-scale; DPDK where it applies).
+#       memory and fds per interface (memif-scale; DPDK where it applies);
+#   (h) with VPP 26.06 (test/interop/vpp_lib.sh finds it): VPP as the memif
+#       master, polling on one core, its packet generator sending to
+#       memif-bench rx and memif-bench tx sending into VPP, against testpmd
+#       as the same VPP's peer; rates from VPP's counters, the peer's CPU per
+#       packet, and what limits each figure (VPP's vectors per call, frames
+#       it dropped at a full ring). --only vpp runs this group alone and
+#       rewrites only its section of an existing report.
 #
 # Around every run: a cross-core cache-line ping-pong probe (eventfd-rtt
 # --spin) before and after, a wait until the machine is idle before, and a
@@ -72,6 +79,10 @@ zc_sizes="64 1500 9000"
 zc_reps=3
 if_counts="1 64 1024"
 if_reps=3
+no_vpp=0
+only=""
+vpp_sizes="64 1500 9000"
+vpp_reps=3
 
 usage() {
 	cat <<EOF
@@ -99,7 +110,13 @@ usage: bench/compare.sh [options]
   --quiet-max S      wait at most S s for an idle machine before a run (default $quiet_max)
   --max-minutes M    after M minutes, stop waiting for idle and stop re-running
                      flagged runs: finish what is left as it comes (default $max_minutes)
+  --vpp-sizes "A B"  frame sizes of the VPP part (default "$vpp_sizes")
+  --vpp-reps N       repetitions of each VPP case (default $vpp_reps)
   --no-dpdk          skip every testpmd part
+  --no-vpp           skip the VPP part (it is skipped anyway when no VPP is
+                     found: see test/interop/vpp_lib.sh, MEMIF_VPP_DIR)
+  --only vpp         run only the VPP part and replace only its section of
+                     the existing report (--out), keeping everything else
   --no-plot          no PNG
   --keep             keep the work directory with every log
   --report-from DIR  no measuring: rewrite the report and plots from the work
@@ -123,6 +140,12 @@ while [ $# -gt 0 ]; do
 	--zc-reps) zc_reps=$2; shift ;;
 	--if-counts) if_counts=$2; shift ;;
 	--if-reps) if_reps=$2; shift ;;
+	--vpp-sizes) vpp_sizes=$2; shift ;;
+	--vpp-reps) vpp_reps=$2; shift ;;
+	--no-vpp) no_vpp=1 ;;
+	--only)
+		[ "$2" = vpp ] || { echo "compare.sh: --only takes vpp (the one group that can run alone)" >&2; exit 2; }
+		only=$2; shift ;;
 	--retries) retries=$2; shift ;;
 	--quiet-max) quiet_max=$2; shift ;;
 	--max-minutes) max_minutes=$2; shift ;;
@@ -140,7 +163,12 @@ if [ "$quick" = 1 ]; then
 	reps=1; secs=2; warm=0.5; sizes="64"; queues="1"; lat_secs=1; lat_reps=1
 	mix_reps=1; scale_reps=1; retries=0; quiet_max=0
 	rxm_reps=1; zc_sizes="64"; zc_reps=1; if_counts="1"; if_reps=1
+	vpp_sizes="64"; vpp_reps=1
 fi
+# The VPP part's window: in a smoke run about 2 s per run, VPP's start included.
+vpp_secs=$secs
+vpp_warm=$warm
+[ "$quick" = 1 ] && { vpp_secs=0.5; vpp_warm=0.2; }
 [ -n "$out" ] || out="$root/docs/performance.md"
 
 log() { printf '[compare %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -212,6 +240,7 @@ srv_pid=""
 
 cleanup() {
 	[ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
+	vpp_leftovers
 	if [ "$keep" = 1 ] || [ "$fail_ours" != 0 ]; then
 		log "logs kept in $work"
 	else
@@ -220,6 +249,53 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# The VPP part's runs start VPP and its peer inside measure's subshell, where
+# vpp_lib.sh's table of instances does not reach this shell: each run lists
+# its pids in $work/<run>.pids and removes the file once it has stopped them.
+# A file left behind (the script was interrupted) names what to stop: only
+# a process whose command line still names this work directory, so that a
+# reused pid is never hit.
+vpp_leftovers() {
+	local f p
+	for f in "$work"/r*.pids; do
+		[ -f "$f" ] || continue
+		while read -r p; do
+			tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$work/" || continue
+			kill -TERM "$p" 2>/dev/null
+			sleep 0.2
+			kill -KILL "$p" 2>/dev/null
+		done <"$f"
+		rm -f "$f"
+	done
+	declare -F vpp_stop_all >/dev/null && vpp_stop_all
+	return 0
+}
+
+# VPP for the part (h): test/interop/vpp_lib.sh finds it (MEMIF_VPP_DIR,
+# MEMIF_VPP_TARBALL or the 26.06 tarball beside the checkout, unpacked into
+# the work directory). vpp_find exits 77 when there is none, so it is tried
+# in a subshell first; then the unpacked copy is used as MEMIF_VPP_DIR.
+vpp_ok=0
+vpp_version=""
+vpp_why=""
+if [ -n "$report_from" ]; then
+	:
+elif [ "$no_vpp" = 1 ]; then
+	vpp_why="--no-vpp"
+else
+	# shellcheck source=../test/interop/vpp_lib.sh
+	. "$root/test/interop/vpp_lib.sh"
+	vpp_found=$(vpp_find "$work/vpp" && echo "found=$(dirname "$(dirname "$VPP_BIN")")")
+	if [[ "$vpp_found" == *found=* ]]; then
+		MEMIF_VPP_DIR=${vpp_found##*found=} vpp_find "$work/vpp"
+		vpp_ok=1
+		vpp_version=$(LD_LIBRARY_PATH=$VPP_LIBDIR "$VPP_BIN" --version 2>/dev/null | awk '{ print $2; exit }')
+	else
+		vpp_why=$(sed -n '1s/^skipped: //p' <<<"$vpp_found")
+		log "no VPP (${vpp_why:-vpp_find failed}): VPP part skipped"
+	fi
+fi
 
 # Remember how each kind of run was started (for the report).
 note_cmd() { # kind, command line
@@ -621,6 +697,173 @@ if_scale() { # impl count
 		echo "shm=$(field shm_per_if "$mline") fds_master=$(field fds_per_if "$mline") regions=$(field regions_per_if "$mline")"
 }
 
+# ---- with VPP (h) ----------------------------------------------------------------
+# VPP is the memif master (it listens), as it usually is deployed; the peer,
+# memif-bench or testpmd, is its slave (client) with the slave's defaults
+# (1024-slot rings, 2048-byte buffers). VPP polls on CPU $cpu_rx, its main
+# thread only (no workers); the peer runs on CPU $cpu_tx. One VPP per run,
+# started and stopped inside it: the probes around a run must not see it.
+
+# An Ethernet/IPv4/UDP frame of `size` bytes (192.0.2.1 -> 192.0.2.2, port
+# 1234 -> 5678, zeros after the headers), as hex for VPP's packet generator.
+vpp_frame_hex() { # size
+	local n=$1 h
+	h=$(printf '0200000000020200000000010800''4500%04x000000004011''0000c0000201c0000202''04d2162e%04x0000' \
+		$((n - 14)) $((n - 34)))
+	printf '%s%0*d' "$h" $((2 * n - ${#h})) 0
+}
+
+# CPU ticks (user + system) of a process so far; 0 once it is gone.
+proc_ticks() { # pid
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	st=${st##*) }
+	awk '{ print $12 + $13 }' <<<"$st"
+}
+
+# The figures of one `show runtime` taken `clear runtime` + the window later:
+# the window length in VPP's clock (input vectors over the input rate it
+# prints, five digits), the frames its memif node passed in that window,
+# that node's vectors per call, and (VPP sending) the frames offered to the
+# interface, of which memif1/0-tx passed only those the ring had room for
+# (the rest VPP drops as "no free tx slots" or "no enough space in tx
+# buffers").
+vpp_runtime_figures() { # file dir
+	awk -v dir="$2" '
+		/vector rates in/ { for (i = 1; i <= NF; i++) if ($i == "in") { r = $(i + 1); sub(/,$/, "", r); rate = r + 0 } }
+		$1 == "pg-input" || $1 == "memif-input" { inv += $(NF - 3) }
+		$1 == "memif-input" { rxv = $(NF - 3); rxc = $(NF - 4) }
+		$1 == "memif1/0-output" { offv = $(NF - 3) }
+		$1 == "memif1/0-tx" { txv = $(NF - 3); txc = $(NF - 4) }
+		END {
+			if (rate <= 0 || inv <= 0) exit
+			t = inv / rate
+			if (dir == "vpp-peer") {
+				if (txv <= 0) exit
+				printf "pps=%.0f vpc=%.1f offered=%.0f ringfull=%.2f win=%.3f\n", txv / t, txc ? txv / txc : 0,
+					offv / t, offv ? 100 * (offv - txv) / offv : 0, t
+			} else {
+				if (rxv <= 0) exit
+				printf "pps=%.0f vpc=%.1f win=%.3f\n", rxv / t, rxc ? rxv / rxc : 0, t
+			}
+		}' "$1"
+}
+
+# The end of a VPP run: the peer stopped (SIGINT: it reports), then VPP.
+vpp_tt_end() { # tag peer-pid|"" dpdk-prefix
+	[ -n "$2" ] && stop_pid "$2"
+	vpp_stop "$1"
+	rm -rf "/var/run/dpdk/$3" "$work/$1.pids"
+}
+
+# One run with VPP: `vpp-peer`, VPP's packet generator (unlimited rate) into
+# the peer's receiver, or `peer-vpp`, the peer's sender into VPP, which
+# drops every frame (ethernet-input: not its MAC). After `warm` s of
+# traffic: clear VPP's counters, wait `secs` s, read them (show runtime,
+# interface, errors: all kept in $work). Prints VPP's rate (pps), the
+# peer's own count (peer_pps), the peer's and VPP's CPU over the window and
+# the peer's CPU per frame VPP counted, VPP's vectors per call of its memif
+# node and, VPP sending, the share it dropped at a full ring; stolen=1 (a
+# busy run for measure) when either side had less than 90 % of its core.
+vpp_tt() { # vpp-peer|peer-vpp ours|dpdk size
+	local dir=$1 impl=$2 size=$3 tag=$cur_tag sock pfx kind ppid="" cpid="" cmd line
+	local t0 t1 c0 c1 v0 v1 figs peer_pps="" tck own_ns=""
+	sock="$work/$tag.sock"
+	pfx="mcmp$$-$tag"
+	[ "$dir" = vpp-peer ] && kind="vpp->$impl" || kind="$impl->vpp"
+	vpp_start "$tag" "cpu { main-core $cpu_rx }" >"$work/$tag.vpp-start.log" 2>&1 || return
+	echo "$VPP_PID" >"$work/$tag.pids"
+	note_cmd "vpp startup.conf" "$(tr '\n' ' ' <"$VPP_DIR/startup.conf")"
+	if ! { vppctl create memif socket id 1 filename "$sock" &&
+		vppctl create interface memif id 0 socket-id 1 master &&
+		vppctl set interface state memif1/0 up; } >"$work/$tag.vpp-cli.log" 2>&1; then
+		vpp_tt_end "$tag" "$ppid" "$pfx"
+		return
+	fi
+	note_cmd "vpp cli" "create memif socket id 1 filename SOCK; create interface memif id 0 socket-id 1 master; set interface state memif1/0 up"
+	if [ "$dir" = vpp-peer ]; then
+		# Straight into the interface's output node: pg-input ->
+		# memif1/0-output -> memif1/0-tx, the shortest path VPP has.
+		cmd="packet-generator new { name gen limit 0 size $size-$size node memif1/0 data { hex 0x$(vpp_frame_hex "$size") } }"
+		note_cmd "vpp cli (vpp->peer)" "${cmd%%data*}data { hex 0x<Ethernet/IPv4/UDP frame> } }; packet-generator enable-stream gen"
+		vppctl "$cmd" >>"$work/$tag.vpp-cli.log" 2>&1 || { vpp_tt_end "$tag" "" "$pfx"; return; }
+		if [ "$impl" = ours ]; then
+			# --duration 0: until stopped, so its count covers VPP's window.
+			local rx=("$bench" rx --role slave --socket "$sock" --size "$size" --burst 32
+				--duration 0 --warmup "$vpp_warm" --cpu "$cpu_tx" --wait 15 --quiet)
+			note_cmd "$kind rx" "${rx[*]}"
+			"${rx[@]}" >"$work/$tag.peer.log" 2>&1 &
+		else
+			cmd=$(testpmd_cmd "$pfx" "$cpu_tx" client "$sock" rxonly "$size")
+			note_cmd "$kind rx" "$cmd"
+			# shellcheck disable=SC2086
+			$cmd >"$work/$tag.peer.log" 2>&1 &
+		fi
+	else
+		if [ "$impl" = ours ]; then
+			local tx=("$bench" tx --role slave --socket "$sock" --size "$size" --burst 32
+				--duration 0 --cpu "$cpu_tx" --quiet)
+			note_cmd "$kind tx" "${tx[*]}"
+			"${tx[@]}" >"$work/$tag.peer.log" 2>&1 &
+		else
+			cmd=$(testpmd_cmd "$pfx" "$cpu_tx" client "$sock" txonly "$size")
+			note_cmd "$kind tx" "$cmd"
+			# shellcheck disable=SC2086
+			$cmd >"$work/$tag.peer.log" 2>&1 &
+		fi
+	fi
+	ppid=$!
+	echo "$ppid" >>"$work/$tag.pids"
+	if ! vpp_wait_connected memif1/0 15; then
+		vppctl show memif >>"$work/$tag.vpp-cli.log" 2>&1
+		vpp_tt_end "$tag" "$ppid" "$pfx"
+		return
+	fi
+	cpid=$ppid
+	if [ "$impl" = dpdk ]; then # testpmd runs under timeout
+		cpid=$(pgrep -P "$ppid" | head -n 1)
+		[ -n "$cpid" ] || cpid=$ppid
+	fi
+	[ "$dir" = vpp-peer ] && vppctl packet-generator enable-stream gen >>"$work/$tag.vpp-cli.log" 2>&1
+	sleep "$vpp_warm"
+	# Runtime counters last: their window is the one used.
+	vppctl clear errors >/dev/null
+	vppctl clear interfaces >/dev/null
+	vppctl clear runtime >/dev/null
+	t0=$(date +%s%N); v0=$(proc_ticks "$VPP_PID"); c0=$(proc_ticks "$cpid")
+	sleep "$vpp_secs"
+	t1=$(date +%s%N); v1=$(proc_ticks "$VPP_PID"); c1=$(proc_ticks "$cpid")
+	vppctl show runtime >"$work/$tag.vpp-runtime.txt" 2>&1
+	vppctl show interface >"$work/$tag.vpp-interface.txt" 2>&1
+	vppctl show errors >"$work/$tag.vpp-errors.txt" 2>&1
+	vpp_tt_end "$tag" "$ppid" "$pfx"
+	figs=$(vpp_runtime_figures "$work/$tag.vpp-runtime.txt" "$dir")
+	[ -n "$figs" ] || return
+	if [ "$impl" = ours ]; then
+		line=$(grep '^RESULT' "$work/$tag.peer.log")
+		moved "$line" || return
+		peer_pps=$(field pps "$line")
+		own_ns=$(field cpu_ns_pkt "$line")
+	else
+		read -r peer_pps _ < <(testpmd_pps "$work/$tag.peer.log" 1000 \
+			"$([ "$dir" = vpp-peer ] && echo Rx-pps || echo Tx-pps)")
+	fi
+	tck=$(getconf CLK_TCK)
+	awk -v f="$figs" -v pp="$peer_pps" -v own="$own_ns" -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" \
+		-v v0="$v0" -v v1="$v1" -v hz="$tck" 'BEGIN {
+		w = (t1 - t0) / 1e9
+		n = split(f, kv, /[ =]/)
+		for (i = 1; i < n; i += 2) if (kv[i] == "pps") pps = kv[i + 1]
+		cpu = 100 * (c1 - c0) / hz / w
+		vcpu = 100 * (v1 - v0) / hz / w
+		# Both poll: less than 90 % of a core means the host ran
+		# something else there (another vCPU state, a stolen slice).
+		printf "%s peer_pps=%s cpu=%.1f cpu_ns=%.1f vpp_cpu=%.1f%s stolen=%d\n", f, pp, cpu,
+			(pps > 0 ? cpu / 100 * 1e9 / pps : 0), vcpu, (own != "" ? " own_cpu_ns=" own : ""),
+			(cpu < 90 || vcpu < 90)
+	}'
+}
+
 # ---- the measuring wrapper -------------------------------------------------------
 
 # Is this pps (labels given) below a third of the median of the case's
@@ -669,7 +912,8 @@ measure() {
 			status=failed
 		elif [ "$pb" -gt "$limit" ] || [ "$pa" -gt "$limit" ]; then
 			status=slow
-		elif [ "$quiet" = 0 ] || awk -v o="$others" 'BEGIN { exit !(o > 0.5) }'; then
+		elif [ "$quiet" = 0 ] || awk -v o="$others" 'BEGIN { exit !(o > 0.5) }' ||
+			[ "$(field stolen "$res")" = 1 ]; then
 			status=busy
 		elif outlier "$labels" "$(field pps "$res")"; then
 			status=outlier
@@ -715,6 +959,11 @@ log "work directory $work; CPUs rx=$cpu_rx tx=$cpu_tx; testpmd: ${testpmd:-none}
 probe; probe; probe
 log "cache-line probe, best of 3: $best_probe ns"
 
+if [ "$only" = vpp ] && [ "$vpp_ok" != 1 ]; then
+	echo "skipped: --only vpp, but no VPP: ${vpp_why:-not found}"
+	exit 77
+fi
+if [ "$only" != vpp ]; then
 log "(a) throughput: ours->ours vs testpmd->testpmd"
 for rep in $(seq 1 "$reps"); do
 	for size in $sizes; do
@@ -802,6 +1051,26 @@ for rep in $(seq 1 "$if_reps"); do
 	[ -n "$testpmd" ] && [[ " $if_counts " == *" 1 "* ]] &&
 		measure "sec=ifscale impl=dpdk count=1 rep=$rep" 1 if_scale dpdk 1
 done
+fi # not --only vpp
+
+if [ "$vpp_ok" = 1 ]; then
+	# VPP polls on one core and the peer on the other: expect 2. The smoke
+	# run checks our side only (VPP -> ours, ours -> VPP).
+	log "(h) with VPP $vpp_version: VPP -> peer and peer -> VPP, ours vs testpmd"
+	for rep in $(seq 1 "$vpp_reps"); do
+		for size in $vpp_sizes; do
+			for dir in vpp-peer peer-vpp; do
+				for impl in $(ab_order "$rep"); do
+					if [ "$impl" = ours ]; then
+						measure_ours "sec=vpp dir=$dir impl=ours size=$size rep=$rep" 2 vpp_tt "$dir" ours "$size"
+					elif [ -n "$testpmd" ] && [ "$quick" = 0 ]; then
+						measure "sec=vpp dir=$dir impl=dpdk size=$size rep=$rep" 2 vpp_tt "$dir" dpdk "$size"
+					fi
+				done
+			done
+		done
+	done
+fi
 end_ts=$(date +%s)
 
 # A run that looked fine against the best probe known then may not against
@@ -831,6 +1100,8 @@ printf 'commit=%q\ndirty=%q\n' "$commit" "$dirty" >"$work/meta.txt"
 printf 'start_ts=%s\nend_ts=%s\nbest_probe=%s\nbin_dir=%s\ntestpmd=%s\nquick=%s\nreps=%s\nsecs=%s\nwarm=%s\nsizes="%s"\nqueues="%s"\nlat_secs=%s\nlat_reps=%s\nmix_reps=%s\nretries=%s\n' \
 	"$start_ts" "$end_ts" "$best_probe" "$bin_dir" "$testpmd" "$quick" "$reps" "$secs" "$warm" \
 	"$sizes" "$queues" "$lat_secs" "$lat_reps" "$mix_reps" "$retries" >>"$work/meta.txt"
+printf 'only=%s\nvpp_ok=%s\nvpp_version=%q\nvpp_why=%q\nvpp_sizes="%s"\nvpp_reps=%s\nvpp_secs=%s\nvpp_warm=%s\n' \
+	"$only" "$vpp_ok" "$vpp_version" "$vpp_why" "$vpp_sizes" "$vpp_reps" "$vpp_secs" "$vpp_warm" >>"$work/meta.txt"
 printf 'rx_modes="%s"\nrxm_reps=%s\nlight_rate=%s\nzc_sizes="%s"\nzc_reps=%s\nif_counts="%s"\nif_reps=%s\nfail_switch=%s\n' \
 	"$rx_modes" "$rxm_reps" "$light_rate" "$zc_sizes" "$zc_reps" "$if_counts" "$if_reps" \
 	"$fail_switch" >>"$work/meta.txt"
@@ -866,6 +1137,170 @@ usec() { awk -v v="$1" 'BEGIN { if (v == "-") print "–"; else printf "%.1f", v
 num() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { if (v == "-" || v == "") print "–"; else printf "%.*f", d, v }'; }
 mib() { awk -v v="$1" 'BEGIN { if (v == "-" || v == "") print "–"; else printf "%.2f", v / 1048576 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "–"; else printf "%.2f", a / b }'; }
+
+# ---- the VPP section ------------------------------------------------------------
+# Written between markers: a full run puts it in the report, --only vpp puts
+# it in place of the existing one and leaves the rest of the page alone.
+
+vpp_cmd_re='^(vpp[ -]|[a-z]+->vpp)'
+
+# What limits one case, from the medians of VPP's figures.
+vpp_limit() { # dir peer-name vectors/call ringfull% vpp-cpu%
+	awk -v d="$1" -v p="$2" -v vpc="$3" -v rf="$4" -v vc="$5" 'BEGIN {
+		if (vpc == "-" || vpc == "") { print "–"; exit }
+		if (vc != "-" && vc < 90) { printf "the host: VPP had %.0f %% of its core\n", vc; exit }
+		if (d == "vpp-peer") {
+			if (rf >= 1) printf "**%s**, receiving: the ring was full, VPP dropped %.1f %% of what it generated\n", p, rf
+			else printf "**VPP** (one core generating and copying; the ring never full, %.1f %% dropped)\n", rf
+		} else if (vpc >= 224) printf "**VPP** (one core): a full vector (%.0f of 256) every poll, the ring stays full\n", vpc
+		else if (vpc < 128) printf "**%s**, sending: VPP found %.0f frames per poll of 256 and had cycles to spare\n", p, vpc
+		else printf "both near their limit: VPP took %.0f frames per poll of 256\n", vpc
+	}'
+}
+
+vpp_section() {
+	local v size dir d dn om omin omax on ofl dm dmin dmax dpn dfl oc dc impl pn vc vpc rf pp n fl l lab val
+	echo "<!-- vpp:begin -->"
+	v=${vpp_version#v}
+	v=${v%-release}
+	echo "## With VPP${v:+ $v}: ours vs DPDK as the memif peer of the same VPP"
+	echo
+	if [ "$only" = vpp ]; then
+		echo "This section alone was measured by \`bench/compare.sh --only vpp\` on $(date -u -d "@$start_ts" '+%Y-%m-%d %H:%M UTC')"
+		echo "($(( (end_ts - start_ts) / 60 )) min $(( (end_ts - start_ts) % 60 )) s, library at commit \`$commit\`$dirty, VPP \`$vpp_version\`); the rest"
+		echo "of the page comes from the run named at the top."
+	else
+		echo "Measured in the same run as the rest of this page, VPP \`${vpp_version:-?}\`."
+	fi
+	echo
+	if [ "$vpp_ok" != 1 ]; then
+		echo "(No VPP on this run: ${vpp_why:-not found}. \`test/interop/vpp_lib.sh\` looks for it:"
+		echo "\`MEMIF_VPP_DIR\`, \`MEMIF_VPP_TARBALL\` or the 26.06 tarball beside the checkout.)"
+		echo
+		echo "<!-- vpp:end -->"
+		return
+	fi
+	echo "FD.io VPP with only its memif and ping plugins, started for each run as an ordinary process"
+	echo "(\`test/interop/vpp_lib.sh\`: no hugepages, private sockets), **polling on one core**: its main"
+	echo "thread alone, pinned to CPU $cpu_rx (\`cpu { main-core $cpu_rx }\`), no workers. VPP is the memif"
+	echo "**master**, as it usually is deployed; the peer is its slave on CPU $cpu_tx with the slave's defaults"
+	echo "(1024-slot rings, 2048-byte buffers): \`memif-bench\` (ours, copying every frame in or out as"
+	echo "an application does) or \`dpdk-testpmd\` with \`net_memif\` as client. The two peers alternate"
+	echo "(ABAB), runs per case: $vpp_reps; each run starts its own VPP."
+	echo
+	echo "- **VPP → peer**: VPP's packet generator at unlimited rate straight into the interface's"
+	echo "  output node (\`packet-generator new { ... node memif1/0 ... }\`: pg-input → memif1/0-output →"
+	echo "  memif1/0-tx, the shortest path VPP has; an l2 xconnect from a pg interface would add nodes)."
+	echo "  VPP copies each frame into the slave's buffers; when the ring is full it drops the rest of the"
+	echo "  vector. Receivers: \`memif-bench rx\`, \`testpmd --forward-mode=rxonly\`."
+	echo "- **peer → VPP**: \`memif-bench tx\` / \`testpmd --forward-mode=txonly\`, burst 32. VPP copies each"
+	echo "  frame into its own buffers and drops it (memif-input → ethernet-input: not its MAC); no"
+	echo "  forwarding, so the figure is the memif path's, not VPP's switching."
+	echo
+	echo "Rates are VPP's own counts: \`clear runtime\` after ${vpp_warm} s of traffic, \`show runtime\` ${vpp_secs} s later, the frames"
+	echo "its memif node passed over that window in VPP's clock. CPU per frame is the peer process's user +"
+	echo "system time over the window (\`/proc/PID/stat\`) over those frames; every peer polls, so it is"
+	echo "about 1 / rate unless the peer waits for VPP."
+	echo
+	echo "| frame | direction | ours Mpps (min–max) | DPDK Mpps (min–max) | **ours / DPDK** | ours CPU ns/frame | testpmd CPU ns/frame |"
+	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+	for size in $vpp_sizes; do
+		for dir in vpp-peer peer-vpp; do
+			[ "$dir" = vpp-peer ] && dn="VPP → peer" || dn="peer → VPP"
+			read -r om omin omax on ofl < <(stat "sec=vpp dir=$dir impl=ours size=$size " pps)
+			read -r dm dmin dmax dpn dfl < <(stat "sec=vpp dir=$dir impl=dpdk size=$size " pps)
+			read -r oc _ _ _ _ < <(stat "sec=vpp dir=$dir impl=ours size=$size " cpu_ns)
+			read -r dc _ _ _ _ < <(stat "sec=vpp dir=$dir impl=dpdk size=$size " cpu_ns)
+			echo "| $size B | $dn | $(cell "$om" "$omin" "$omax" "$on" "$ofl") | $(cell "$dm" "$dmin" "$dmax" "$dpn" "$dfl") | **$(ratio "$om" "$dm")** | $(num "$oc" 1) | $(num "$dc" 1) |"
+		done
+	done
+	[ -n "$testpmd" ] || echo "
+(testpmd not available on this run: DPDK columns empty.)"
+	echo
+	echo "### What limits each figure"
+	echo
+	echo "VPP polls, so its core is always busy (*VPP core*: its CPU time over the window, below 90 %"
+	echo "when the host took the core away). What tells who limits is how VPP found the ring: sending,"
+	echo "whether memif1/0-tx had to drop frames because the ring was full (the receiver is slower than"
+	echo "VPP; under 1 % dropped means VPP is the limit); receiving, how many frames memif-input took per"
+	echo "poll (a full vector of 256 every time means frames wait for VPP: VPP is the limit; few means"
+	echo "VPP waits for the sender). Medians over the runs; *peer's own count* is memif-bench's RESULT"
+	echo "line or testpmd's Rx-pps/Tx-pps over its whole run."
+	echo
+	echo "| frame | direction | peer | VPP core % | VPP frames per call | VPP dropped, ring full | peer's own count, Mpps | limited by |"
+	echo "| ---: | --- | --- | ---: | ---: | ---: | ---: | --- |"
+	for size in $vpp_sizes; do
+		for dir in vpp-peer peer-vpp; do
+			for impl in ours dpdk; do
+				[ "$impl" = dpdk ] && [ -z "$testpmd" ] && continue
+				read -r _ _ _ n _ < <(stat "sec=vpp dir=$dir impl=$impl size=$size " pps)
+				[ "$n" = 0 ] && [ "$impl" = dpdk ] && continue
+				if [ "$dir" = vpp-peer ]; then
+					d="VPP → peer"
+					[ "$impl" = ours ] && pn="memif-bench rx" || pn="testpmd rxonly"
+				else
+					d="peer → VPP"
+					[ "$impl" = ours ] && pn="memif-bench tx" || pn="testpmd txonly"
+				fi
+				read -r vc _ _ _ _ < <(stat "sec=vpp dir=$dir impl=$impl size=$size " vpp_cpu)
+				read -r vpc _ _ _ _ < <(stat "sec=vpp dir=$dir impl=$impl size=$size " vpc)
+				read -r rf _ _ _ _ < <(stat "sec=vpp dir=$dir impl=$impl size=$size " ringfull)
+				read -r pp _ _ _ _ < <(stat "sec=vpp dir=$dir impl=$impl size=$size " peer_pps)
+				echo "| $size B | $d | \`$pn\` | $(num "$vc" 0) | $(num "$vpc" 0) | $([ "$dir" = vpp-peer ] && echo "$(num "$rf" 1) %" || echo "–") | $(mpps "$pp") | $(vpp_limit "$dir" "$pn" "$vpc" "$rf" "$vc") |"
+			done
+		done
+	done
+	echo
+	echo "Runs, with probes and flags as in [Noise](#noise); a run in which VPP or the peer had less"
+	echo "than 90 % of its core (both poll) is flagged *busy* as well:"
+	echo
+	echo "| run | VPP's count | probe before / after (ns) | other runnable tasks | status |"
+	echo "| --- | ---: | ---: | ---: | --- |"
+	grep 'sec=vpp ' "$results" | while read -r l; do
+		lab=$(sed 's/ tag=.*//; s/sec=//; s/impl=//; s/dir=//' <<<"$l")
+		val=$(field pps "$l")
+		[ -n "$val" ] && val="$(mpps "$val") Mpps"
+		echo "| $lab | ${val:-–} | $(field probe_before "$l") / $(field probe_after "$l") | $(field others "$l") | $(field status "$l") |"
+	done
+	echo
+	echo "Commands, exactly as run (SOCK: the run's socket in the work directory; VPP's CLI through"
+	echo "\`vppctl -s <its cli.sock>\`):"
+	echo
+	echo '```'
+	grep -E "$vpp_cmd_re" "$commands"
+	echo '```'
+	echo
+	echo "Only this section again: \`sudo bench/compare.sh --only vpp\` (about $(( (2 * 2 * vpp_reps * $(wc -w <<<"$vpp_sizes") * 8 + 59) / 60 )) min; add \`--keep\` to"
+	echo "keep the work directory, from which \`--report-from DIR\` rewrites the section)."
+	echo "<!-- vpp:end -->"
+}
+
+# Put the section (file) in place of the report's own, or before its plots
+# or noise, or at the end; a new report gets a title.
+vpp_merge() { # section-file report
+	if [ ! -f "$2" ]; then
+		{ echo "# Performance"; echo; cat "$1"; } >"$2.tmp"
+	elif grep -q '<!-- vpp:begin -->' "$2"; then
+		awk -v f="$1" '/<!-- vpp:begin -->/ { while ((getline l < f) > 0) print l; skip = 1; next }
+			/<!-- vpp:end -->/ { skip = 0; next } !skip' "$2" >"$2.tmp"
+	else
+		awk -v f="$1" '!done && /^## (Plots|Noise)$/ { while ((getline l < f) > 0) print l; print ""; done = 1 }
+			{ print } END { if (!done) { print ""; while ((getline l < f) > 0) print l } }' "$2" >"$2.tmp"
+	fi
+	mv "$2.tmp" "$2"
+}
+
+if [ "$only" = vpp ]; then
+	mkdir -p "$(dirname "$out")"
+	vpp_section >"$work/vpp-section.md"
+	vpp_merge "$work/vpp-section.md" "$out"
+	log "VPP section written to $out (the rest of it unchanged)"
+	if [ "$fail_ours" != 0 ]; then
+		echo "compare.sh: FAILED: memif-bench traffic did not move with VPP (logs in $work)" >&2
+		exit 1
+	fi
+	exit 0
+fi
 
 # ---- the report -----------------------------------------------------------------
 
@@ -908,7 +1343,8 @@ echo "# Performance"
 echo
 echo "Measured by \`bench/compare.sh\` ($mode_text run) on $(date -u -d "@$start_ts" '+%Y-%m-%d %H:%M UTC'),"
 echo "$(( (end_ts - start_ts) / 60 )) min $(( (end_ts - start_ts) % 60 )) s, library at commit \`$commit\`$dirty."
-echo "The script regenerates all of this file except the notes block below."
+echo "The script regenerates all of this file except the notes block below (\`--only vpp\` rewrites"
+echo "only the VPP section)."
 echo
 # Verdict against issue 7's targets (ratios of medians).
 verdict() { # value, target, "ge"|"le"
@@ -1199,6 +1635,8 @@ for n in $if_counts; do
 	done
 done
 echo
+vpp_section
+echo
 if [ "$no_plot" = 0 ] && command -v gnuplot >/dev/null; then
 	echo "## Plots"
 	echo
@@ -1233,14 +1671,14 @@ while read -r l; do
 		[ -n "$(field connect_ms "$l")" ] && val="$val, connect $(field connect_ms "$l") ms"
 	fi
 	echo "| $lab | ${val:-–} | $(field probe_before "$l") / $(field probe_after "$l") | $(field others "$l") | $(field status "$l") |"
-done <"$results"
+done < <(grep -v 'sec=vpp ' "$results")
 echo
 echo "## Commands"
 echo
 echo "Exactly as run (temporary socket paths in a work directory):"
 echo
 echo '```'
-cat "$commands"
+grep -vE "$vpp_cmd_re" "$commands"
 echo "probe: $evrtt --spin -n 20000 -b 500 -C $cpu_rx,$cpu_tx"
 echo '```'
 echo
@@ -1249,11 +1687,14 @@ echo
 echo '```'
 echo "sudo bench/compare.sh              # full run, about 25 min; rewrites this file and docs/img/perf-*.png"
 echo "sudo bench/compare.sh --quick      # about 1.5 min smoke run (what CTest's bench_smoke does)"
+echo "sudo bench/compare.sh --only vpp   # only the VPP section, the rest of this file unchanged"
 echo "bench/compare.sh --help            # sizes, repetitions, durations, --no-dpdk, --keep"
 echo '```'
 echo
 echo "It needs \`dpdk-testpmd\` (\`apt-get install dpdk-dev librte-net-memif23 librte-mempool-ring23\`)"
-echo "for the DPDK columns and \`gnuplot-nox\` for the plots; without them those parts are skipped."
+echo "for the DPDK columns, VPP (found by \`test/interop/vpp_lib.sh\`: \`MEMIF_VPP_DIR\` or the 26.06 tarball"
+echo "beside the checkout) for its section and \`gnuplot-nox\` for the plots; without them those parts"
+echo "are skipped."
 echo "Stop other work on the machine first: the script waits for an idle machine before each run."
 } >"$out.tmp"
 mv "$out.tmp" "$out"
@@ -1346,6 +1787,8 @@ if [ "$quick" = 1 ]; then
 	fi
 	sw=""
 	[[ " $rx_modes " == *" adaptive "* ]] && sw=", adaptive mode switched both ways"
+	# (a VPP run of ours without a result has failed the script above)
+	[ "$vpp_ok" = 1 ] && sw="$sw, traffic moved VPP -> ours and ours -> VPP"
 	echo "compare.sh: smoke run passed: $moved packets moved ours -> ours$sw; report in $out"
 fi
 exit 0
