@@ -37,6 +37,9 @@
 # and sets the exit status. A cell goes on after a failed check where it
 # can, so one run shows everything that is wrong.
 
+# Variables set here are read by the scripts that source this file.
+# shellcheck disable=SC2034
+
 VA_BIN_DIR="" VA_BENCH="" VA_KEEP=0 WORK="" VA_OUT="" VA_RC=0
 VA_ARGS=()
 VA_HOOKS=() # commands va_cleanup runs once our programs and VPP are stopped
@@ -102,8 +105,9 @@ va__reap() {
 		VA_RC=$?
 	fi
 	unset "VA_PID[$name]"
-	if [ -n "${VA_FD[$name]:-}" ]; then
-		exec {VA_FD[$name]}>&-
+	local fd=${VA_FD[$name]:-}
+	if [ -n "$fd" ]; then
+		exec {fd}>&-
 		unset "VA_FD[$name]"
 	fi
 	return 0

@@ -203,7 +203,11 @@ run_cell() {
 			[ "$(vpp_ring ring-size "$d" "$i")" = "$ring" ] || bad=1
 		done
 	done
-	[ $bad = 0 ] && va_ok "VPP: every ring has $ring slots" || va_fail "VPP: rings not of $ring slots"
+	if [ $bad = 0 ]; then
+		va_ok "VPP: every ring has $ring slots"
+	else
+		va_fail "VPP: rings not of $ring slots"
+	fi
 	va_show resp
 	va_has "ours: $q queues, ring size $ring" "$VA_OUT" "^  queues: $q rx, $q tx, ring size $ring, buffer size 2048\$"
 	for ((i = 0; i < q; i++)); do

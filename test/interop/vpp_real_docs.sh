@@ -132,13 +132,13 @@ build_first_slave() {
 }
 
 run_sh() {
-	local cmd=$1 words prog
-	read -ra words <<<"$(sub "$cmd")"
+	local line=$1 words prog
+	read -ra words <<<"$(sub "$line")"
 	[ "${words[0]}" = sudo ] && words=("${words[@]:1}")
 	prog=${words[0]}
 	N_SH=$((N_SH + 1))
-	last_kind=S last_cmd=$cmd last_bg=""
-	echo "\$ $cmd"
+	last_kind=S last_cmd=$line last_bg=""
+	echo "\$ $line"
 	case "$prog" in
 	icmp-responder)
 		local name="responder-$N_SH"
@@ -146,7 +146,7 @@ run_sh() {
 		BG+=("$name")
 		last_bg=$name last_out="$WORK/$name.log"
 		sleep 0.2
-		va_running "$name" || fail "$cmd: exited at once: $(cat "$last_out")"
+		va_running "$name" || fail "$line: exited at once: $(cat "$last_out")"
 		;;
 	icmp-pinger | mkdir | ./first_slave)
 		case "$prog" in
@@ -157,7 +157,7 @@ run_sh() {
 		local rc=0
 		timeout -k 5 60 "${words[@]}" </dev/null >"$last_out" 2>&1 || rc=$?
 		sed 's/^/    /' "$last_out"
-		[ "$rc" -eq 0 ] || fail "$cmd: exit status $rc"
+		[ "$rc" -eq 0 ] || fail "$line: exit status $rc"
 		;;
 	*)
 		fail "the page runs '$prog', which this test does not know how to run"

@@ -176,8 +176,11 @@ cell_delete() {
 	sleep 0.5
 	local rx
 	rx=$(vpp_if_counter memif1/0 "rx packets")
-	[ "$rx" -gt 0 ] && va_ok "VPP receives memif-bench's bursts ($rx packets)" ||
+	if [ "$rx" -gt 0 ]; then
+		va_ok "VPP receives memif-bench's bursts ($rx packets)"
+	else
 		va_fail "VPP received nothing from memif-bench"
+	fi
 	vpp_cli delete interface memif memif1/0 || va_fail "delete interface memif"
 	va__reap bench 10
 	va_eq "memif-bench exit status" "$VA_RC" 0
@@ -247,10 +250,13 @@ cell_refused() {
 	# VPP keeps no local-disc-reason for these two: the interface is not
 	# matched (wrong id), or the refusal comes before it is (mode).
 	refuse_slave "wrong mode" "mode mismatch" -I 0 -M ip -k right
+	# VPP's show memif sometimes prints a stray byte after its own reason
+	# (the string is not terminated where it should be); what it sent us is
+	# clean, and checked exactly above.
 	refuse_slave "wrong secret" "incorrect secret" -I 0 -k wrong
-	va_has "wrong secret: VPP says why" "$VPP_MEMIF" '^  local-disc-reason "incorrect secret"$'
+	va_has "wrong secret: VPP says why" "$VPP_MEMIF" '^  local-disc-reason "incorrect secret'
 	refuse_slave "no secret" "secret required" -I 0
-	va_has "no secret: VPP says why" "$VPP_MEMIF" '^  local-disc-reason "secret required"$'
+	va_has "no secret: VPP says why" "$VPP_MEMIF" '^  local-disc-reason "secret required'
 	va_start resp "$RESPONDER" --slave -S "$WORK/f.sock" -I 0 -k right -a 10.20.0.2
 	vpp_wait_connected memif1/0 10 || va_fail "the right slave did not connect"
 	refuse_slave "id already connected" "already connected" -I 0 -k right
