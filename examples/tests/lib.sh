@@ -84,10 +84,15 @@ t_bg() {
 	local name=$1 secs=$2
 	shift 2
 	local stdin=${T_STDIN:-/dev/null}
+	# --foreground: timeout passes a signal to CMD alone. Without it, it
+	# also signals its process group and sends SIGCONT after, which can
+	# arrive while CMD is exiting: in a sanitizer build, a SIGCONT during
+	# LeakSanitizer's ptrace attach at exit undoes the attach's stop and
+	# leaves CMD hanging until the kill.
 	if [ "$stdin" = closed ]; then
-		timeout -k 30 "$secs" "$@" >"$T_DIR/$name.log" 2>&1 <&- &
+		timeout --foreground -k 30 "$secs" "$@" >"$T_DIR/$name.log" 2>&1 <&- &
 	else
-		timeout -k 30 "$secs" "$@" >"$T_DIR/$name.log" 2>&1 <"$stdin" &
+		timeout --foreground -k 30 "$secs" "$@" >"$T_DIR/$name.log" 2>&1 <"$stdin" &
 	fi
 	T_BG_PID=$!
 	T_PIDS+=("$T_BG_PID")
