@@ -80,7 +80,7 @@ static int create_region(struct memif__conn *c, struct memif__region *r, bool bu
 		r->sealed = memif__os_shrink_sealed(fd);
 		return 0;
 	}
-	snprintf(name, sizeof(name), "memif region %u", c->regions_num);
+	snprintf(name, sizeof(name), "memif region %u", (unsigned)(r - c->regions));
 	r->fd = memif__os_memfd(name, r->size, &r->sealed);
 	if (r->fd < 0) {
 		err = r->fd;

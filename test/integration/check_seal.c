@@ -50,6 +50,29 @@ static void frames(struct t_pair *p, struct t_ep *from, struct t_ep *to)
 	ck_assert_uint_eq(rq->bad, 0);
 }
 
+/* Each of the slave's memfds carries its region's index in its name (what
+ * /proc and a debugger show of the shared memory). */
+static void assert_region_names(memif_conn_handle_t conn)
+{
+	static char buf[4096];
+	memif_details_t md;
+
+	ck_assert_int_eq(memif_get_details(conn, &md, buf, sizeof(buf)), MEMIF_ERR_SUCCESS);
+	ck_assert_uint_ge(md.regions_num, 2);
+	for (uint8_t i = 0; i < md.regions_num; i++) {
+		char link[64], target[128], want[64];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", md.regions[i].fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		ck_assert_int_gt(n, 0);
+		target[n] = '\0';
+		snprintf(want, sizeof(want), "/memfd:memif region %u ", (unsigned)i);
+		ck_assert_msg(strncmp(target, want, strlen(want)) == 0, "region %u's fd is %s",
+			      (unsigned)i, target);
+	}
+}
+
 START_TEST(test_api)
 {
 	struct t_pair p;
@@ -80,6 +103,7 @@ START_TEST(test_api)
 		      p.m.up, p.s.up);
 	t_assert_regions_sealed(p.m.conn, 1);
 	t_assert_regions_sealed(p.s.conn, 1);
+	assert_region_names(p.s.conn);
 	frames(&p, &p.s, &p.m);
 	frames(&p, &p.m, &p.s);
 
