@@ -13,26 +13,6 @@
 #include "os.h"
 #include "private.h"
 
-void *memif__alloc(struct memif__socket *s, size_t size)
-{
-	return s && s->alloc ? s->alloc(size) : malloc(size);
-}
-
-void *memif__realloc(struct memif__socket *s, void *p, size_t size)
-{
-	return s && s->realloc ? s->realloc(p, size) : realloc(p, size);
-}
-
-void memif__free(struct memif__socket *s, void *p)
-{
-	if (!p)
-		return;
-	if (s && s->free)
-		s->free(p);
-	else
-		free(p);
-}
-
 static struct memif__socket *sock_of(memif_socket_handle_t h)
 {
 	struct memif__socket *s = h;

@@ -270,7 +270,7 @@ struct memif__socket {
 	bool require_sealed; /* master: refuse regions that cannot be sealed (strict mode) */
 };
 
-/* allocation through the socket's allocator */
+/* alloc.c: allocation through the socket's allocator */
 void *memif__alloc(struct memif__socket *s, size_t size);
 void *memif__realloc(struct memif__socket *s, void *p, size_t size);
 void memif__free(struct memif__socket *s, void *p);
