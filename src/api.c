@@ -119,9 +119,9 @@ static int sock_new(struct memif__socket **out, const memif_socket_args_t *args,
 	s->fd_update = args->on_control_fd_update;
 	s->private_ctx = ctx;
 	s->epoll_fd = -1;
-	memif__fdh_init(&s->listener, s, MEMIF__FD_LISTENER, s, 0);
-	memif__fdh_init(&s->timer_fdh, s, MEMIF__FD_TIMER, s, 0);
-	memif__fdh_init(&s->cancel_fdh, s, MEMIF__FD_CANCEL, s, 0);
+	/* The connections' owner handles what arrives on these (conn.c). */
+	memif__fdh_init(&s->listener, s, memif__conn_on_listener, s, 0);
+	memif__fdh_init(&s->timer_fdh, s, memif__conn_on_tick, s, 0);
 
 	memif__os_fence_init();
 	err = memif__events_init(s);
@@ -468,20 +468,65 @@ MEMIF_EXPORT int memif_request_connection(memif_conn_handle_t conn)
 	return memif__err_public(memif__conn_connect(c));
 }
 
+/*
+ * memif_delete from inside a callback only marks the interface (its caller
+ * still uses it): free the marked ones once the fd event's handler unwound.
+ */
+static void run_deferred_deletes(struct memif__socket *s)
+{
+	uint16_t i = 0;
+
+	while (i < s->conns_num) {
+		struct memif__conn *c = s->conns[i];
+
+		if (c->delete_pending && c->cb_depth == 0) {
+			memif__conn_free(c);
+			continue; /* the array shifted */
+		}
+		i++;
+	}
+}
+
+/* One fd event: its owner's handler (events.c), then the deletes it left. */
+static int on_event(void *token, uint32_t events)
+{
+	struct memif__fdh *h = token;
+	int err;
+
+	if (!h || h->magic != MEMIF__MAGIC_FDH)
+		return MEMIF__E(MEMIF_ERR_INVAL_ARG);
+	err = memif__dispatch(h, events);
+	run_deferred_deletes(h->sock);
+	return err;
+}
+
 MEMIF_EXPORT int memif_control_fd_handler(void *ptr, memif_fd_event_type_t events)
 {
-	return memif__err_public(memif__dispatch(ptr, (uint32_t)events));
+	return memif__err_public(on_event(ptr, (uint32_t)events));
 }
 
 MEMIF_EXPORT int memif_poll_event(memif_socket_handle_t sock, int timeout)
 {
 	struct memif__socket *s = sock_of(sock);
+	struct memif__event evs[32];
+	int n, i, err = 0;
 
 	if (!s)
 		return MEMIF_ERR_INVAL_ARG;
 	if (s->fd_update)
 		return MEMIF_ERR_BAD_FD; /* upstream's code: the socket has no epoll fd */
-	return memif__err_public(memif__poll(s, timeout));
+	n = memif__poll_wait(s, timeout, evs, (int)ARRAY_SIZE(evs));
+	if (n < 0)
+		return memif__err_public(n);
+	for (i = 0; i < n; i++) {
+		/* Each event's deletes before the next event: a later event of
+		 * the batch may belong to an interface deleted by an earlier one. */
+		int rc = on_event(evs[i].h, evs[i].events);
+
+		if (rc == MEMIF__E(MEMIF_ERR_POLL_CANCEL))
+			err = rc;
+	}
+	return memif__err_public(err);
 }
 
 MEMIF_EXPORT int memif_cancel_poll_event(memif_socket_handle_t sock)

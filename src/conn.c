@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "msg.h"
 #include "os.h"
@@ -143,7 +144,7 @@ int memif__conn_connect(struct memif__conn *c)
 			return fd;
 		return MEMIF__E(MEMIF_ERR_CONNREFUSED);
 	}
-	err = memif__chan_get(s, fd, &ch);
+	err = memif__chan_get(s, fd, memif__conn_on_chan, &ch);
 	if (err)
 		return err;
 	ch->conn = c;
@@ -168,6 +169,35 @@ void memif__conn_accepted(struct memif__socket *s, struct memif__chan *ch)
 	}
 }
 
+/*
+ * A receive queue's eventfd is readable. Interrupts are level-triggered, as
+ * upstream's: the eventfd is left set for on_interrupt, and memif_rx_burst
+ * clears it once it leaves the ring empty, so an app that takes only part
+ * of a burst per call is called again until it has taken everything. With
+ * nobody to take the level (no callback, a polling queue, link down) it is
+ * cleared here, or the loop would spin on it.
+ */
+static int on_irq(struct memif__fdh *h, uint32_t events)
+{
+	struct memif__conn *c = h->ctx;
+
+	(void)events;
+	if (!c) {
+		memif__irq_drain(h->fd);
+		return 0;
+	}
+	memif__conn_check_faults(c); /* a data-path fault ends the link here too */
+	if (!c->link_up || h->qid >= c->rxq_num || !c->on_interrupt || c->delete_pending ||
+	    memif__read_once(&c->rxq[h->qid].polling)) {
+		memif__irq_drain(h->fd);
+		return 0;
+	}
+	c->cb_depth++;
+	(void)c->on_interrupt(c, c->private_ctx, h->qid); /* its result is the app's */
+	c->cb_depth--;
+	return 0;
+}
+
 /* Watch the rx interrupt fds and tell the app the link is up. */
 static int link_up(struct memif__conn *c)
 {
@@ -182,7 +212,7 @@ static int link_up(struct memif__conn *c)
 
 		if (!h)
 			return MEMIF__E(MEMIF_ERR_NOMEM);
-		memif__fdh_init(h, c->sock, MEMIF__FD_IRQ, c, i);
+		memif__fdh_init(h, c->sock, on_irq, c, i);
 		h->taken = true;
 		c->irq_fdh[i] = h;
 		err = memif__fd_add(c->sock, h, c->rxq[i].int_fd);
@@ -523,8 +553,9 @@ fail:
 	return false;
 }
 
-int memif__conn_on_chan(struct memif__chan *ch, uint32_t events)
+int memif__conn_on_chan(struct memif__fdh *h, uint32_t events)
 {
+	struct memif__chan *ch = h->ctx;
 	uint8_t buf[MEMIF_MSG_SIZE + 1];
 	int fds[2];
 	int i, len, nfds;
@@ -570,4 +601,23 @@ void memif__conn_free(struct memif__conn *c)
 	memif__free(s, c->tx_ref);
 	c->magic = 0;
 	memif__free(s, c);
+}
+
+/* The socket's listener is readable: a slave connects (socket.c accepts). */
+int memif__conn_on_listener(struct memif__fdh *h, uint32_t events)
+{
+	(void)events;
+	return memif__sock_on_listener(h->ctx);
+}
+
+/* The socket's timer ticked (or a data-path fault fired it). */
+int memif__conn_on_tick(struct memif__fdh *h, uint32_t events)
+{
+	uint64_t ticks;
+
+	(void)events;
+	if (read(h->fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
+		return 0;
+	memif__sock_on_timer(h->ctx);
+	return 0;
 }

@@ -3,23 +3,24 @@
  * events.c - the fd registry and dispatch. Every fd the library wants
  * watched goes through memif__fd_add/memif__fd_del: to the app's
  * on_control_fd_update, or to the socket's own epoll when there is none.
+ * What an fd is for is its owner's business: each token carries the
+ * handler its owner gave (libuv's uv__io_t habit), and dispatch calls it.
  */
 #include <errno.h>
 #include <sys/epoll.h>
-#include <unistd.h>
 
 #include "os.h"
 #include "private.h"
 
-void memif__fdh_init(struct memif__fdh *h, struct memif__socket *s, uint8_t kind, void *obj,
-		     uint16_t qid)
+void memif__fdh_init(struct memif__fdh *h, struct memif__socket *s, memif__fd_handler_t *handler,
+		     void *ctx, uint16_t qid)
 {
 	h->magic = MEMIF__MAGIC_FDH;
-	h->kind = kind;
 	h->qid = qid;
 	h->fd = -1;
 	h->sock = s;
-	h->obj = obj;
+	h->handler = handler;
+	h->ctx = ctx;
 }
 
 static int app_update(struct memif__socket *s, struct memif__fdh *h, int fd, int type)
@@ -81,7 +82,7 @@ struct memif__fdh *memif__token_get(struct memif__socket *s)
 	h = memif__alloc(s, sizeof(*h));
 	if (!h)
 		return NULL;
-	memif__fdh_init(h, s, 0, NULL, 0);
+	memif__fdh_init(h, s, NULL, NULL, 0);
 	s->tokens[s->tokens_num++] = h;
 found:
 	s->tokens[i]->taken = true;
@@ -91,7 +92,7 @@ found:
 void memif__token_put(struct memif__socket *s, struct memif__fdh *h)
 {
 	memif__fd_del(s, h);
-	h->obj = NULL;
+	h->ctx = NULL;
 	h->taken = false;
 }
 
@@ -108,92 +109,33 @@ void memif__tokens_free(struct memif__socket *s)
 	s->tokens_num = 0;
 }
 
-static void run_deferred_deletes(struct memif__socket *s)
-{
-	uint16_t i = 0;
-
-	while (i < s->conns_num) {
-		struct memif__conn *c = s->conns[i];
-
-		if (c->delete_pending && c->cb_depth == 0) {
-			memif__conn_free(c);
-			continue; /* the array shifted */
-		}
-		i++;
-	}
-}
-
 /*
- * A receive queue's eventfd is readable. Interrupts are level-triggered, as
- * upstream's: the eventfd is left set for on_interrupt, and memif_rx_burst
- * clears it once it leaves the ring empty, so an app that takes only part
- * of a burst per call is called again until it has taken everything. With
- * nobody to take the level (no callback, a polling queue, link down) it is
- * cleared here, or the loop would spin on it.
+ * An event on a token's fd: run the handler its owner gave. h is a token
+ * (api.c looked). The caller runs the interface deletes that the handler's
+ * callbacks asked for once it returns (api.c: run_deferred_deletes).
  */
-static int on_irq(struct memif__fdh *h)
-{
-	struct memif__conn *c = h->obj;
-
-	if (!c) {
-		memif__irq_drain(h->fd);
-		return 0;
-	}
-	memif__conn_check_faults(c); /* a data-path fault ends the link here too */
-	if (!c->link_up || h->qid >= c->rxq_num || !c->on_interrupt || c->delete_pending ||
-	    memif__read_once(&c->rxq[h->qid].polling)) {
-		memif__irq_drain(h->fd);
-		return 0;
-	}
-	c->cb_depth++;
-	(void)c->on_interrupt(c, c->private_ctx, h->qid); /* its result is the app's */
-	c->cb_depth--;
-	return 0;
-}
-
 int memif__dispatch(struct memif__fdh *h, uint32_t events)
 {
-	struct memif__socket *s;
-	int err = 0;
-
-	if (!h || h->magic != MEMIF__MAGIC_FDH)
-		return MEMIF__E(MEMIF_ERR_INVAL_ARG);
 	if (h->fd < 0)
 		return 0; /* stale event for an fd closed earlier in the batch */
-	s = h->sock;
-	switch (h->kind) {
-	case MEMIF__FD_LISTENER:
-		err = memif__sock_on_listener(s);
-		break;
-	case MEMIF__FD_CHAN:
-		err = memif__conn_on_chan(h->obj, events);
-		break;
-	case MEMIF__FD_TIMER: {
-		uint64_t ticks;
+	if (!h->handler)
+		return MEMIF__E(MEMIF_ERR_INVAL_ARG);
+	return h->handler(h, events);
+}
 
-		if (read(h->fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
-			break;
-		memif__sock_on_timer(s);
-		break;
-	}
-	case MEMIF__FD_IRQ:
-		err = on_irq(h);
-		break;
-	case MEMIF__FD_CANCEL:
-		memif__irq_drain(h->fd);
-		err = MEMIF__E(MEMIF_ERR_POLL_CANCEL);
-		break;
-	default:
-		err = MEMIF__E(MEMIF_ERR_INVAL_ARG);
-	}
-	run_deferred_deletes(s);
-	return err;
+/* memif_cancel_poll_event kicked the socket's cancel eventfd. */
+static int on_cancel(struct memif__fdh *h, uint32_t events)
+{
+	(void)events;
+	memif__irq_drain(h->fd);
+	return MEMIF__E(MEMIF_ERR_POLL_CANCEL);
 }
 
 int memif__events_init(struct memif__socket *s)
 {
 	int fd, err;
 
+	memif__fdh_init(&s->cancel_fdh, s, on_cancel, s, 0);
 	if (s->fd_update)
 		return 0;
 	s->epoll_fd = memif__os_epoll();
@@ -223,29 +165,28 @@ void memif__events_fini(struct memif__socket *s)
 	memif__os_close(&s->epoll_fd);
 }
 
-int memif__poll(struct memif__socket *s, int timeout)
+/* Wait on the socket's own epoll: up to max ready fds into evs. Count or -errno. */
+int memif__poll_wait(struct memif__socket *s, int timeout, struct memif__event *evs, int max)
 {
-	struct epoll_event evs[32];
-	int n, i, err = 0;
+	struct epoll_event ev[32];
+	int n, i;
 
 	do
-		n = epoll_wait(s->epoll_fd, evs, (int)ARRAY_SIZE(evs), timeout);
+		n = epoll_wait(s->epoll_fd, ev, MEMIF_MIN(max, (int)ARRAY_SIZE(ev)), timeout);
 	while (n < 0 && errno == EINTR && timeout < 0);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (i = 0; i < n; i++) {
 		uint32_t e = 0;
-		int rc;
 
-		if (evs[i].events & EPOLLIN)
+		if (ev[i].events & EPOLLIN)
 			e |= MEMIF_FD_EVENT_READ;
-		if (evs[i].events & EPOLLOUT)
+		if (ev[i].events & EPOLLOUT)
 			e |= MEMIF_FD_EVENT_WRITE;
-		if (evs[i].events & (EPOLLERR | EPOLLHUP))
+		if (ev[i].events & (EPOLLERR | EPOLLHUP))
 			e |= MEMIF_FD_EVENT_ERROR;
-		rc = memif__dispatch(evs[i].data.ptr, e);
-		if (rc == MEMIF__E(MEMIF_ERR_POLL_CANCEL))
-			err = rc;
+		evs[i].h = ev[i].data.ptr;
+		evs[i].events = e;
 	}
-	return err;
+	return n;
 }

@@ -44,13 +44,15 @@ int memif__err_public(int err);
 struct memif__socket;
 struct memif__conn;
 
-enum memif__fd_kind {
-	MEMIF__FD_LISTENER = 1,
-	MEMIF__FD_CHAN,
-	MEMIF__FD_TIMER,
-	MEMIF__FD_IRQ,
-	MEMIF__FD_CANCEL,
-};
+struct memif__fdh;
+
+/*
+ * What to do when a watched fd is ready: the owner of the fd gives it with
+ * the token (memif__fdh_init), so the event loop calls it without knowing
+ * what a socket, channel or interface is. `events` is MEMIF_FD_EVENT_*;
+ * returns 0 or a negative internal error.
+ */
+typedef int memif__fd_handler_t(struct memif__fdh *h, uint32_t events);
 
 /*
  * The token handed to the app with each fd (fde.private_ctx). Tokens live
@@ -60,12 +62,12 @@ enum memif__fd_kind {
  */
 struct memif__fdh {
 	uint32_t magic;
-	uint8_t kind;
-	uint16_t qid;
-	bool taken; /* pooled tokens: in use by an interface */
+	uint16_t qid; /* interrupt tokens: the receive queue */
+	bool taken;   /* pooled tokens: in use by an interface */
 	int fd;
 	struct memif__socket *sock;
-	void *obj; /* struct memif__chan or struct memif__conn */
+	memif__fd_handler_t *handler;
+	void *ctx; /* the handler's: a socket, channel or interface */
 };
 
 /* A control channel: one connected Unix socket. */
@@ -275,15 +277,20 @@ void *memif__alloc(struct memif__socket *s, size_t size);
 void *memif__realloc(struct memif__socket *s, void *p, size_t size);
 void memif__free(struct memif__socket *s, void *p);
 
-/* events.c */
-void memif__fdh_init(struct memif__fdh *h, struct memif__socket *s, uint8_t kind, void *obj,
-		     uint16_t qid);
+/* events.c: the fd registry; knows nothing of what the fds are for */
+void memif__fdh_init(struct memif__fdh *h, struct memif__socket *s, memif__fd_handler_t *handler,
+		     void *ctx, uint16_t qid);
 int memif__fd_add(struct memif__socket *s, struct memif__fdh *h, int fd);
 void memif__fd_del(struct memif__socket *s, struct memif__fdh *h);
 int memif__dispatch(struct memif__fdh *h, uint32_t events);
 int memif__events_init(struct memif__socket *s);
 void memif__events_fini(struct memif__socket *s);
-int memif__poll(struct memif__socket *s, int timeout);
+/* One ready fd of the socket's own epoll (memif__poll_wait). */
+struct memif__event {
+	struct memif__fdh *h;
+	uint32_t events;
+};
+int memif__poll_wait(struct memif__socket *s, int timeout, struct memif__event *evs, int max);
 struct memif__fdh *memif__token_get(struct memif__socket *s);
 void memif__token_put(struct memif__socket *s, struct memif__fdh *h);
 void memif__tokens_free(struct memif__socket *s);
@@ -296,14 +303,17 @@ int memif__sock_on_listener(struct memif__socket *s);
 void memif__sock_on_timer(struct memif__socket *s);
 int memif__sock_attach(struct memif__socket *s, struct memif__conn *c);
 void memif__sock_detach(struct memif__socket *s, struct memif__conn *c);
-int memif__chan_get(struct memif__socket *s, int fd, struct memif__chan **out);
+int memif__chan_get(struct memif__socket *s, int fd, memif__fd_handler_t *on_chan,
+		    struct memif__chan **out);
 void memif__chan_put(struct memif__socket *s, struct memif__chan *ch);
 struct memif__conn *memif__sock_find(struct memif__socket *s, uint32_t id, bool *busy);
 
 /* conn.c */
 int memif__conn_connect(struct memif__conn *c);
 void memif__conn_accepted(struct memif__socket *s, struct memif__chan *ch);
-int memif__conn_on_chan(struct memif__chan *ch, uint32_t events);
+int memif__conn_on_chan(struct memif__fdh *h, uint32_t events);
+int memif__conn_on_listener(struct memif__fdh *h, uint32_t events);
+int memif__conn_on_tick(struct memif__fdh *h, uint32_t events);
 void memif__conn_disconnect(struct memif__conn *c, int err, const char *reason, bool tell_peer);
 void memif__conn_set_error(struct memif__conn *c, const char *fmt, ...) MEMIF_PRINTF(2, 3);
 void memif__conn_check_faults(struct memif__conn *c);

@@ -151,7 +151,8 @@ static uint16_t pending_chans(const struct memif__socket *s)
 }
 
 /* Take a pooled channel for fd (which it owns from now on, even on failure). */
-int memif__chan_get(struct memif__socket *s, int fd, struct memif__chan **out)
+int memif__chan_get(struct memif__socket *s, int fd, memif__fd_handler_t *on_chan,
+		    struct memif__chan **out)
 {
 	struct memif__chan *ch = NULL, **arr;
 	uint16_t i;
@@ -176,7 +177,7 @@ int memif__chan_get(struct memif__socket *s, int fd, struct memif__chan **out)
 		memset(ch, 0, sizeof(*ch));
 		s->chans[s->chans_num++] = ch;
 	}
-	memif__fdh_init(&ch->fdh, s, MEMIF__FD_CHAN, ch, 0);
+	memif__fdh_init(&ch->fdh, s, on_chan, ch, 0);
 	ch->conn = NULL;
 	ch->deadline_ms = memif__os_now_ms() + MEMIF__HANDSHAKE_TIMEOUT_MS;
 	err = memif__fd_add(s, &ch->fdh, fd); /* closes fd on failure */
@@ -213,7 +214,7 @@ int memif__sock_on_listener(struct memif__socket *s)
 		memif__os_close(&fd);
 		return 0;
 	}
-	err = memif__chan_get(s, fd, &ch);
+	err = memif__chan_get(s, fd, memif__conn_on_chan, &ch);
 	if (err)
 		return err;
 	memif__conn_accepted(s, ch);
