@@ -8,6 +8,11 @@
  * master: (unbound channel) -INIT-> WAIT_SETUP (ADD_REGION, ADD_RING, each
  *         ACKed) -CONNECT/CONNECTED-> CONNECTED
  * Anything out of order ends the connection with a DISCONNECT and a reason.
+ *
+ * This file is the one owner of a link's life: the services below it
+ * (socket.c, region.c, queue.c) report with codes and reasons, and the fd
+ * handlers that drive a link (listener, channel, timer, interrupts) are
+ * here, given to events.c with their tokens.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -32,6 +37,16 @@ void memif__conn_set_error(struct memif__conn *c, const char *fmt, ...)
 	LOG_INFO("%s: %s", c->if_name, c->error);
 }
 
+static int on_chan(struct memif__fdh *h, uint32_t events);
+
+/* A service below failed with err and maybe said why: the attempt's reason. */
+static int failed(struct memif__conn *c, int err, const char *why)
+{
+	if (err && why[0])
+		memif__conn_set_error(c, "%s", why);
+	return err;
+}
+
 static int chan_send(struct memif__chan *ch, const memif_msg_t *m, int fd)
 {
 	return memif__os_send(ch->fdh.fd, m, sizeof(*m), fd);
@@ -49,9 +64,43 @@ static void chan_refuse(struct memif__socket *s, struct memif__chan *ch, int err
 	memif__chan_put(s, ch);
 }
 
+/*
+ * Give back the interrupt tokens link_up took, and with them the eventfds
+ * they watch. Only once no data-path call is inside: one may be kicking
+ * or draining those fds.
+ */
+static void irq_tokens_put(struct memif__conn *c)
+{
+	uint16_t i;
+
+	for (i = 0; i < c->rxq_num; i++) {
+		struct memif__fdh *h = c->irq_fdh[i];
+
+		if (!h)
+			continue;
+		if (h->fd >= 0)
+			c->rxq[i].int_fd = -1; /* the token owns it now */
+		memif__token_put(c->sock, h);
+		c->irq_fdh[i] = NULL;
+	}
+}
+
+/*
+ * Close the data path, wait for the calls inside, free the queues. True if
+ * app threads still hold buffers of them (memif__queues_quiesce).
+ */
+static bool queues_release(struct memif__conn *c)
+{
+	bool held = memif__queues_quiesce(c);
+
+	irq_tokens_put(c);
+	memif__queues_free(c);
+	return held;
+}
+
 static void release(struct memif__conn *c)
 {
-	memif__region_release(c, memif__queues_release(c));
+	memif__region_release(c, queues_release(c));
 	memif__region_reap(c, false); /* earlier generations the app moved on from */
 	if (c->s2m_info || c->m2s_info) {
 		uint16_t i;
@@ -144,7 +193,7 @@ int memif__conn_connect(struct memif__conn *c)
 			return fd;
 		return MEMIF__E(MEMIF_ERR_CONNREFUSED);
 	}
-	err = memif__chan_get(s, fd, memif__conn_on_chan, &ch);
+	err = memif__chan_get(s, fd, on_chan, &ch);
 	if (err)
 		return err;
 	ch->conn = c;
@@ -154,19 +203,6 @@ int memif__conn_connect(struct memif__conn *c)
 	read_peer_cred(c);
 	LOG_DEBUG("%s: connected to %s, waiting for HELLO", c->if_name, s->path);
 	return 0;
-}
-
-void memif__conn_accepted(struct memif__socket *s, struct memif__chan *ch)
-{
-	memif_msg_t m;
-	int err;
-
-	memif__msg_hello(&m, s->app_name);
-	err = chan_send(ch, &m, -1);
-	if (err) {
-		LOG_INFO("%s: cannot greet a new peer: %s", s->path, strerror(-err));
-		memif__chan_put(s, ch);
-	}
 }
 
 /*
@@ -265,6 +301,7 @@ static int slave_send_next(struct memif__conn *c)
 
 static int slave_on_hello(struct memif__conn *c, const memif_msg_hello_t *h)
 {
+	char why[MEMIF__WHY_LEN] = "";
 	memif_msg_t m;
 	int err;
 
@@ -280,9 +317,14 @@ static int slave_on_hello(struct memif__conn *c, const memif_msg_hello_t *h)
 	c->log2_ring = (uint8_t)MEMIF_MIN(c->args.log2_ring_size, h->max_log2_ring_size);
 	c->buffer_size = c->args.buffer_size;
 	c->max_region = h->max_region;
-	err = memif__region_slave_setup(c);
+	err = memif__queues_slave_setup(c);
 	if (err)
 		return err;
+	err = memif__region_slave_setup(c, why);
+	if (err) {
+		(void)queues_release(c); /* never published: nothing held */
+		return failed(c, err, why);
+	}
 	memif__msg_init(&m, c->args.interface_id, c->args.mode, c->args.secret, c->sock->app_name);
 	c->state = MEMIF__ST_WAIT_INIT_ACK;
 	return chan_send(c->chan, &m, -1);
@@ -410,6 +452,7 @@ static int master_add_ring(struct memif__conn *c, const memif_msg_add_ring_t *ar
 	struct memif__ring_info **info = s2m ? &c->s2m_info : &c->m2s_info;
 	uint16_t *seen = s2m ? &c->s2m_seen : &c->m2s_seen;
 	struct memif__ring_info *ri;
+	char why[MEMIF__WHY_LEN] = "";
 	int err;
 
 	if (ar->index != *seen || ar->index > MEMIF__MAX_RING) {
@@ -426,9 +469,9 @@ static int master_add_ring(struct memif__conn *c, const memif_msg_add_ring_t *ar
 	ri->offset = ar->offset;
 	ri->log2 = ar->log2_ring_size;
 	ri->fd = -1;
-	err = memif__region_check_ring(c, ri);
+	err = memif__region_check_ring(c, ri, why);
 	if (err)
-		return err;
+		return failed(c, err, why);
 	if (memif__os_is_eventfd(*fd) != 1) {
 		memif__conn_set_error(c, "ring %u: interrupt fd is not an eventfd", ar->index);
 		return MEMIF__E(MEMIF_ERR_NO_INTFD);
@@ -444,6 +487,7 @@ static int master_add_ring(struct memif__conn *c, const memif_msg_add_ring_t *ar
 
 static int master_on_msg(struct memif__conn *c, const memif_msg_t *m, int *fd)
 {
+	char why[MEMIF__WHY_LEN] = "";
 	memif_msg_t ack;
 	int err;
 
@@ -458,7 +502,10 @@ static int master_on_msg(struct memif__conn *c, const memif_msg_t *m, int *fd)
 					      m->add_region.index);
 			return MEMIF__E(MEMIF_ERR_MFMSG);
 		}
-		err = memif__region_master_add(c, m->add_region.index, m->add_region.size, fd);
+		err = memif__region_master_add(c, m->add_region.index, m->add_region.size, fd,
+					       why);
+		if (err)
+			return failed(c, err, why);
 		break;
 	case MEMIF_MSG_TYPE_ADD_RING:
 		err = master_add_ring(c, &m->add_ring, fd);
@@ -470,9 +517,9 @@ static int master_on_msg(struct memif__conn *c, const memif_msg_t *m, int *fd)
 			memif__conn_set_error(c, "CONNECT before any region and rings");
 			return MEMIF__E(MEMIF_ERR_MFMSG);
 		}
-		err = memif__queues_master_setup(c);
+		err = memif__queues_master_setup(c, why);
 		if (err)
-			return err;
+			return failed(c, err, why);
 		memif__msg_connect(&ack, 1, c->if_name);
 		err = chan_send(c->chan, &ack, -1);
 		if (err)
@@ -553,7 +600,8 @@ fail:
 	return false;
 }
 
-int memif__conn_on_chan(struct memif__fdh *h, uint32_t events)
+/* A control channel is readable: take its messages. */
+static int on_chan(struct memif__fdh *h, uint32_t events)
 {
 	struct memif__chan *ch = h->ctx;
 	uint8_t buf[MEMIF_MSG_SIZE + 1];
@@ -603,21 +651,72 @@ void memif__conn_free(struct memif__conn *c)
 	memif__free(s, c);
 }
 
-/* The socket's listener is readable: a slave connects (socket.c accepts). */
-int memif__conn_on_listener(struct memif__fdh *h, uint32_t events)
+/* Master: greet a slave that connected. */
+static void greet(struct memif__socket *s, struct memif__chan *ch)
 {
-	(void)events;
-	return memif__sock_on_listener(h->ctx);
+	memif_msg_t m;
+	int err;
+
+	memif__msg_hello(&m, s->app_name);
+	err = chan_send(ch, &m, -1);
+	if (err) {
+		LOG_INFO("%s: cannot greet a new peer: %s", s->path, strerror(-err));
+		memif__chan_put(s, ch);
+	}
 }
 
-/* The socket's timer ticked (or a data-path fault fired it). */
+/* The socket's listener is readable: a slave connects. */
+int memif__conn_on_listener(struct memif__fdh *h, uint32_t events)
+{
+	struct memif__socket *s = h->ctx;
+	struct memif__chan *ch;
+	int err;
+
+	(void)events;
+	err = memif__sock_accept(s, on_chan, &ch);
+	if (err || !ch)
+		return err;
+	greet(s, ch);
+	return 0;
+}
+
+/*
+ * The socket's timer ticked, or a data-path fault fired it: close channels
+ * past their handshake deadline, unmap what no app thread holds any more,
+ * end links with a data-path fault, and let idle slaves connect again.
+ */
 int memif__conn_on_tick(struct memif__fdh *h, uint32_t events)
 {
-	uint64_t ticks;
+	struct memif__socket *s = h->ctx;
+	uint64_t ticks, now;
+	uint16_t i;
 
 	(void)events;
 	if (read(h->fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
 		return 0;
-	memif__sock_on_timer(h->ctx);
+	now = memif__os_now_ms();
+	for (i = 0; i < s->chans_num; i++) {
+		struct memif__chan *ch = s->chans[i];
+
+		if (!ch->in_use || now < ch->deadline_ms)
+			continue;
+		if (ch->conn && ch->conn->state == MEMIF__ST_CONNECTED)
+			continue;
+		if (ch->conn)
+			memif__conn_disconnect(ch->conn, MEMIF__E(MEMIF_ERR_DISCONNECT),
+					       "handshake timed out", true);
+		else
+			memif__chan_put(s, ch);
+	}
+	for (i = 0; i < s->conns_num; i++) {
+		struct memif__conn *c = s->conns[i];
+
+		if (c->delete_pending)
+			continue;
+		memif__region_reap(c, false);
+		memif__conn_check_faults(c);
+		if (!c->args.is_master && c->state == MEMIF__ST_IDLE)
+			(void)memif__conn_connect(c);
+	}
 	return 0;
 }

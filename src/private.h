@@ -23,6 +23,13 @@
 #define MEMIF__E(code) (-(MEMIF__EBASE + (code)))
 int memif__err_public(int err);
 
+/*
+ * A service below conn.c (region.c, queue.c) that fails says why in a
+ * buffer of this size, for the connection's owner to record as the sticky
+ * reason (memif__conn_set_error); empty: the error code says it all.
+ */
+#define MEMIF__WHY_LEN (MEMIF_DISCONNECT_STRING_LEN + 1)
+
 #define MEMIF__MAGIC_SOCK 0x6d736f63u
 #define MEMIF__MAGIC_CONN 0x6d636f6eu
 #define MEMIF__MAGIC_FDH 0x6d666468u
@@ -299,8 +306,8 @@ void memif__tokens_free(struct memif__socket *s);
 int memif__sock_addr(const char *path, struct sockaddr_un *sa, socklen_t *len);
 int memif__sock_listen(struct memif__socket *s);
 void memif__sock_stop_listen(struct memif__socket *s);
-int memif__sock_on_listener(struct memif__socket *s);
-void memif__sock_on_timer(struct memif__socket *s);
+int memif__sock_accept(struct memif__socket *s, memif__fd_handler_t *on_chan,
+		       struct memif__chan **out);
 int memif__sock_attach(struct memif__socket *s, struct memif__conn *c);
 void memif__sock_detach(struct memif__socket *s, struct memif__conn *c);
 int memif__chan_get(struct memif__socket *s, int fd, memif__fd_handler_t *on_chan,
@@ -308,10 +315,8 @@ int memif__chan_get(struct memif__socket *s, int fd, memif__fd_handler_t *on_cha
 void memif__chan_put(struct memif__socket *s, struct memif__chan *ch);
 struct memif__conn *memif__sock_find(struct memif__socket *s, uint32_t id, bool *busy);
 
-/* conn.c */
+/* conn.c: the one owner of a link's life */
 int memif__conn_connect(struct memif__conn *c);
-void memif__conn_accepted(struct memif__socket *s, struct memif__chan *ch);
-int memif__conn_on_chan(struct memif__fdh *h, uint32_t events);
 int memif__conn_on_listener(struct memif__fdh *h, uint32_t events);
 int memif__conn_on_tick(struct memif__fdh *h, uint32_t events);
 void memif__conn_disconnect(struct memif__conn *c, int err, const char *reason, bool tell_peer);
@@ -320,17 +325,19 @@ void memif__conn_check_faults(struct memif__conn *c);
 void memif__conn_free(struct memif__conn *c);
 
 /* region.c */
-int memif__region_slave_setup(struct memif__conn *c);
-int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t size, int *fd);
-int memif__region_check_ring(struct memif__conn *c, const struct memif__ring_info *ri);
+int memif__region_slave_setup(struct memif__conn *c, char *why);
+int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t size, int *fd,
+			     char *why);
+int memif__region_check_ring(struct memif__conn *c, const struct memif__ring_info *ri, char *why);
 void memif__region_release(struct memif__conn *c, bool keep_mapped);
 void memif__region_reap(struct memif__conn *c, bool force);
 int memif__region_bounds_ok(const struct memif__region *r, uint64_t offset, uint64_t len);
 
 /* queue.c */
-int memif__queues_master_setup(struct memif__conn *c);
+int memif__queues_master_setup(struct memif__conn *c, char *why);
 int memif__queues_slave_setup(struct memif__conn *c);
-bool memif__queues_release(struct memif__conn *c);
+bool memif__queues_quiesce(struct memif__conn *c);
+void memif__queues_free(struct memif__conn *c);
 int memif__queue_set_mode(struct memif__queue *q, uint8_t mode);
 bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns);
 void memif__queues_publish(struct memif__conn *c);

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "os.h"
@@ -1204,6 +1205,13 @@ static int queue_size(struct memif__conn *c, struct memif__queue *q, uint8_t log
 	return 0;
 }
 
+/* A setup that failed: never published, so the app never held a buffer. */
+static void release_unpublished(struct memif__conn *c)
+{
+	(void)memif__queues_quiesce(c);
+	memif__queues_free(c);
+}
+
 int memif__queues_slave_setup(struct memif__conn *c)
 {
 	uint16_t i;
@@ -1227,11 +1235,12 @@ int memif__queues_slave_setup(struct memif__conn *c)
 		}
 	}
 	if (err)
-		(void)memif__queues_release(c); /* never published: nothing held */
+		release_unpublished(c);
 	return err;
 }
 
-static int master_queue(struct memif__conn *c, struct memif__queue *q, struct memif__ring_info *ri)
+static int master_queue(struct memif__conn *c, struct memif__queue *q, struct memif__ring_info *ri,
+			char *why)
 {
 	int err = queue_size(c, q, ri->log2);
 
@@ -1243,7 +1252,7 @@ static int master_queue(struct memif__conn *c, struct memif__queue *q, struct me
 	q->regions_num = c->regions_num;
 	q->ring = (memif_ring_t *)((uint8_t *)c->regions[ri->region].addr + ri->offset);
 	if (memif__read_once(&q->ring->cookie) != MEMIF_COOKIE) {
-		memif__conn_set_error(c, "ring %u has a wrong cookie", q->qid);
+		snprintf(why, MEMIF__WHY_LEN, "ring %u has a wrong cookie", q->qid);
 		return MEMIF__E(MEMIF_ERR_COOKIE);
 	}
 	/* Start from the indexes the slave left; our own index is tail. */
@@ -1255,7 +1264,7 @@ static int master_queue(struct memif__conn *c, struct memif__queue *q, struct me
 	return 0;
 }
 
-int memif__queues_master_setup(struct memif__conn *c)
+int memif__queues_master_setup(struct memif__conn *c, char *why)
 {
 	uint16_t i;
 	int err;
@@ -1265,15 +1274,15 @@ int memif__queues_master_setup(struct memif__conn *c)
 	if (!err)
 		err = alloc_queues(c, &c->txq, c->m2s_seen, false);
 	for (i = 0; !err && i < c->rxq_num; i++)
-		err = master_queue(c, &c->rxq[i], &c->s2m_info[i]);
+		err = master_queue(c, &c->rxq[i], &c->s2m_info[i], why);
 	for (i = 0; !err && i < c->txq_num; i++)
-		err = master_queue(c, &c->txq[i], &c->m2s_info[i]);
+		err = master_queue(c, &c->txq[i], &c->m2s_info[i], why);
 	if (err)
-		(void)memif__queues_release(c); /* never published: nothing held */
+		release_unpublished(c);
 	return err;
 }
 
-static void free_queues(struct memif__conn *c, struct memif__queue **qs, uint16_t *num, bool rx)
+static void free_queues(struct memif__conn *c, struct memif__queue **qs, uint16_t *num)
 {
 	uint16_t i;
 
@@ -1282,12 +1291,7 @@ static void free_queues(struct memif__conn *c, struct memif__queue **qs, uint16_
 	for (i = 0; i < *num; i++) {
 		struct memif__queue *q = &(*qs)[i];
 
-		if (rx && c->irq_fdh[i]) {
-			if (c->irq_fdh[i]->fd >= 0)
-				q->int_fd = -1; /* the token owns it now */
-			memif__token_put(c->sock, c->irq_fdh[i]);
-			c->irq_fdh[i] = NULL;
-		}
+		/* (an interrupt token that watched it took it: conn.c) */
 		memif__os_close(&q->int_fd);
 		memif__free(c->sock, q->slots);
 	}
@@ -1352,11 +1356,12 @@ static bool wait_idle(struct memif__qref *refs, const struct memif__queue *qs, u
 }
 
 /*
- * Unpublish, wait for the calls inside, free the queues. True if app
+ * Unpublish and wait for the calls inside: from then on nothing of the
+ * queues is in use, and they may be freed (memif__queues_free). True if app
  * threads still hold buffers of them: memif__region_release must then keep
  * the mappings until those threads call again (region.c: stale).
  */
-bool memif__queues_release(struct memif__conn *c)
+bool memif__queues_quiesce(struct memif__conn *c)
 {
 	uint32_t gen;
 	bool held;
@@ -1369,7 +1374,12 @@ bool memif__queues_release(struct memif__conn *c)
 	held = wait_idle(c->rx_ref, c->rxq, c->rxq_num, gen);
 	held |= wait_idle(c->tx_ref, c->txq, c->txq_num, gen);
 	c->published = false;
-	free_queues(c, &c->rxq, &c->rxq_num, true);
-	free_queues(c, &c->txq, &c->txq_num, false);
 	return held;
+}
+
+/* Free quiesced queues: their slots and the eventfds no token took. */
+void memif__queues_free(struct memif__conn *c)
+{
+	free_queues(c, &c->rxq, &c->rxq_num);
+	free_queues(c, &c->txq, &c->txq_num);
 }

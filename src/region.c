@@ -15,6 +15,10 @@
  * cross-core invalidation; measured on a 2-vCPU EPYC, 1500-byte frames
  * went about 30% faster once a ring's buffers spanned 4 MiB or more.
  * The protocol allows it: descriptors carry each buffer's offset.
+ *
+ * A failure is returned, with its reason in `why` (MEMIF__WHY_LEN bytes)
+ * where there is more to say than the code: the connection's owner
+ * (conn.c) records it. Nothing here calls up into conn.c or queue.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,12 +41,12 @@ static uint64_t ring_bytes(uint8_t log2)
 	return sizeof(memif_ring_t) + ((uint64_t)sizeof(memif_desc_t) << log2);
 }
 
-static int add_region(struct memif__conn *c, uint64_t size)
+static int add_region(struct memif__conn *c, uint64_t size, char *why)
 {
 	struct memif__region *arr;
 
 	if (c->regions_num > c->max_region) {
-		memif__conn_set_error(c, "layout needs more regions than the master allows (%u)",
+		snprintf(why, MEMIF__WHY_LEN, "layout needs more regions than the master allows (%u)",
 				      c->max_region + 1u);
 		return MEMIF__E(MEMIF_ERR_MAXREG);
 	}
@@ -56,7 +60,7 @@ static int add_region(struct memif__conn *c, uint64_t size)
 	return c->regions_num++;
 }
 
-static int create_region(struct memif__conn *c, struct memif__region *r, bool buffers)
+static int create_region(struct memif__conn *c, struct memif__region *r, bool buffers, char *why)
 {
 	struct memif__socket *s = c->sock;
 	char name[48];
@@ -70,7 +74,7 @@ static int create_region(struct memif__conn *c, struct memif__region *r, bool bu
 			return MEMIF__E(MEMIF_ERR_INVAL_ARG);
 		if (s->ext_add(&addr, (uint32_t)r->size, &fd, c->private_ctx) != 0 || !addr ||
 		    fd < 0) {
-			memif__conn_set_error(c, "the app's add_external_region failed");
+			snprintf(why, MEMIF__WHY_LEN, "the app's add_external_region failed");
 			return MEMIF__E(MEMIF_ERR_NOMEM);
 		}
 		r->addr = addr;
@@ -85,13 +89,13 @@ static int create_region(struct memif__conn *c, struct memif__region *r, bool bu
 	if (r->fd < 0) {
 		err = r->fd;
 		r->fd = -1;
-		memif__conn_set_error(c, "cannot create shared memory: %s", strerror(-err));
+		snprintf(why, MEMIF__WHY_LEN, "cannot create shared memory: %s", strerror(-err));
 		return err;
 	}
 	err = memif__os_mmap(r->fd, r->size, &r->addr);
 	if (err) {
 		memif__os_close(&r->fd);
-		memif__conn_set_error(c, "cannot map shared memory: %s", strerror(-err));
+		snprintf(why, MEMIF__WHY_LEN, "cannot map shared memory: %s", strerror(-err));
 		return err;
 	}
 	if (!r->sealed)
@@ -143,7 +147,8 @@ static uint8_t buffer_laps_log2(const struct memif__conn *c)
 	return l;
 }
 
-int memif__region_slave_setup(struct memif__conn *c)
+/* Slave: lay out, create and map the regions of the queues conn.c set up. */
+int memif__region_slave_setup(struct memif__conn *c, char *why)
 {
 	uint16_t nq = (uint16_t)(c->num_s2m + c->num_m2s);
 	uint64_t rb = ring_bytes(c->log2_ring);
@@ -153,10 +158,7 @@ int memif__region_slave_setup(struct memif__conn *c)
 	uint16_t i, cur = 0;
 	int err;
 
-	err = memif__queues_slave_setup(c);
-	if (err)
-		return err;
-	err = add_region(c, rb * nq);
+	err = add_region(c, rb * nq, why);
 	if (err < 0)
 		goto err_release;
 	for (i = 0; i < nq; i++) {
@@ -166,7 +168,7 @@ int memif__region_slave_setup(struct memif__conn *c)
 		/* At most 510 rings of at most 128 + 16 * 2^14 bytes: fits 32 bits. */
 		q->ring_offset = (uint32_t)(rb * i);
 		if (cur == 0 || used + bb > MEMIF__MAX_BUFFER_REGION) {
-			err = add_region(c, 0);
+			err = add_region(c, 0, why);
 			if (err < 0)
 				goto err_release;
 			cur = (uint16_t)err;
@@ -179,7 +181,7 @@ int memif__region_slave_setup(struct memif__conn *c)
 		c->regions[cur].size = used;
 	}
 	for (i = 0; i < c->regions_num; i++) {
-		err = create_region(c, &c->regions[i], i > 0);
+		err = create_region(c, &c->regions[i], i > 0, why);
 		if (err)
 			goto err_release;
 	}
@@ -194,12 +196,12 @@ int memif__region_slave_setup(struct memif__conn *c)
 	return 0;
 
 err_release:
-	(void)memif__queues_release(c); /* never published: nothing held */
 	memif__region_release(c, false);
 	return err;
 }
 
-int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t size, int *fd)
+int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t size, int *fd,
+			     char *why)
 {
 	struct memif__socket *s = c->sock;
 	struct memif__region *r;
@@ -208,7 +210,7 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 	int err;
 
 	if (index > MEMIF__MAX_REGION) {
-		memif__conn_set_error(c, "region index %u above the limit", index);
+		snprintf(why, MEMIF__WHY_LEN, "region index %u above the limit", index);
 		return MEMIF__E(MEMIF_ERR_MAXREG);
 	}
 	/*
@@ -223,22 +225,22 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 	sealed = memif__os_seal_shrink(*fd) == 0;
 	err = memif__os_fd_size(*fd, &real);
 	if (err) {
-		memif__conn_set_error(c, "region %u: fd is not shared memory", index);
+		snprintf(why, MEMIF__WHY_LEN, "region %u: fd is not shared memory", index);
 		return MEMIF__E(MEMIF_ERR_NO_SHMFD);
 	}
 	if (size > real) {
 		/* Mapping past the file's end would make every access a SIGBUS. */
-		memif__conn_set_error(c, "region %u: announced size %llu exceeds its file (%llu)",
+		snprintf(why, MEMIF__WHY_LEN, "region %u: announced size %llu exceeds its file (%llu)",
 				      index, (unsigned long long)size, (unsigned long long)real);
 		return MEMIF__E(MEMIF_ERR_MFMSG);
 	}
 	if (!sealed && s->require_sealed) {
-		memif__conn_set_error(c, "region %u is not sealed against shrinking (strict mode)",
+		snprintf(why, MEMIF__WHY_LEN, "region %u is not sealed against shrinking (strict mode)",
 				      index);
 		return MEMIF__E(MEMIF_ERR_NO_SHMFD);
 	}
 	c->max_region = MEMIF__MAX_REGION;
-	err = add_region(c, size);
+	err = add_region(c, size, why);
 	if (err < 0)
 		return err;
 	r = &c->regions[err];
@@ -254,7 +256,7 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 	}
 	if (err) {
 		c->regions_num--;
-		memif__conn_set_error(c, "region %u: cannot map it", index);
+		snprintf(why, MEMIF__WHY_LEN, "region %u: cannot map it", index);
 		return err;
 	}
 	r->fd = *fd;
@@ -267,16 +269,16 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 	return 0;
 }
 
-int memif__region_check_ring(struct memif__conn *c, const struct memif__ring_info *ri)
+int memif__region_check_ring(struct memif__conn *c, const struct memif__ring_info *ri, char *why)
 {
 	if (ri->region >= c->regions_num) {
-		memif__conn_set_error(c, "ring in unknown region %u", ri->region);
+		snprintf(why, MEMIF__WHY_LEN, "ring in unknown region %u", ri->region);
 		return MEMIF__E(MEMIF_ERR_MFMSG);
 	}
 	/* The ring's index fields are accessed atomically: keep them aligned. */
 	if (ri->offset % 8 != 0 ||
 	    !memif__region_bounds_ok(&c->regions[ri->region], ri->offset, ring_bytes(ri->log2))) {
-		memif__conn_set_error(c, "ring at offset %u does not fit region %u", ri->offset,
+		snprintf(why, MEMIF__WHY_LEN, "ring at offset %u does not fit region %u", ri->offset,
 				      ri->region);
 		return MEMIF__E(MEMIF_ERR_MFMSG);
 	}
@@ -298,7 +300,7 @@ static bool stale_add(struct memif__conn *c, struct memif__region *r)
 	return true;
 }
 
-/* keep_mapped: app threads still hold buffers (memif__queues_release said so). */
+/* keep_mapped: app threads still hold buffers (memif__queues_quiesce said so). */
 void memif__region_release(struct memif__conn *c, bool keep_mapped)
 {
 	struct memif__socket *s = c->sock;

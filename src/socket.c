@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * socket.c - memif socket objects: the listener of a master socket, the
- * pool of control channels, the retry/handshake timer, and the paths
- * (filesystem or abstract "@name").
+ * pool of control channels, the list of interfaces, and the paths
+ * (filesystem or abstract "@name"). What to do with a connection is
+ * conn.c's: this file accepts, and hands back a channel or a code.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -200,11 +201,16 @@ void memif__chan_put(struct memif__socket *s, struct memif__chan *ch)
 	ch->in_use = false;
 }
 
-int memif__sock_on_listener(struct memif__socket *s)
+/*
+ * A slave connects: accept it onto a pooled channel whose events go to
+ * on_chan (*out), or refuse it (*out NULL) while too many wait for INIT.
+ */
+int memif__sock_accept(struct memif__socket *s, memif__fd_handler_t *on_chan,
+		       struct memif__chan **out)
 {
-	struct memif__chan *ch;
-	int err, fd = memif__os_accept(s->listener.fd);
+	int fd = memif__os_accept(s->listener.fd);
 
+	*out = NULL;
 	if (fd < 0)
 		return fd == -EAGAIN ? 0 : fd;
 	if (pending_chans(s) >= MEMIF__MAX_PENDING) {
@@ -214,41 +220,7 @@ int memif__sock_on_listener(struct memif__socket *s)
 		memif__os_close(&fd);
 		return 0;
 	}
-	err = memif__chan_get(s, fd, memif__conn_on_chan, &ch);
-	if (err)
-		return err;
-	memif__conn_accepted(s, ch);
-	return 0;
-}
-
-void memif__sock_on_timer(struct memif__socket *s)
-{
-	uint64_t now = memif__os_now_ms();
-	uint16_t i;
-
-	for (i = 0; i < s->chans_num; i++) {
-		struct memif__chan *ch = s->chans[i];
-
-		if (!ch->in_use || now < ch->deadline_ms)
-			continue;
-		if (ch->conn && ch->conn->state == MEMIF__ST_CONNECTED)
-			continue;
-		if (ch->conn)
-			memif__conn_disconnect(ch->conn, MEMIF__E(MEMIF_ERR_DISCONNECT),
-					       "handshake timed out", true);
-		else
-			memif__chan_put(s, ch);
-	}
-	for (i = 0; i < s->conns_num; i++) {
-		struct memif__conn *c = s->conns[i];
-
-		if (c->delete_pending)
-			continue;
-		memif__region_reap(c, false);
-		memif__conn_check_faults(c);
-		if (!c->args.is_master && c->state == MEMIF__ST_IDLE)
-			(void)memif__conn_connect(c);
-	}
+	return memif__chan_get(s, fd, on_chan, out);
 }
 
 /*
