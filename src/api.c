@@ -2,7 +2,7 @@
 /*
  * api.c - public entry points of the control plane: argument checks,
  * handle lookup, and the one mapping of internal errors to MEMIF_ERR_*.
- * The data-path calls live in queue.c beside the code they run.
+ * The data-path calls live in tx.c, rx.c and requeue.c (the packet path).
  */
 #include <errno.h>
 #include <pthread.h>

@@ -502,8 +502,7 @@ static int master_on_msg(struct memif__conn *c, const memif_msg_t *m, int *fd)
 					      m->add_region.index);
 			return MEMIF__E(MEMIF_ERR_MFMSG);
 		}
-		err = memif__region_master_add(c, m->add_region.index, m->add_region.size, fd,
-					       why);
+		err = memif__region_master_add(c, m->add_region.index, m->add_region.size, fd, why);
 		if (err)
 			return failed(c, err, why);
 		break;

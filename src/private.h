@@ -129,7 +129,7 @@ struct memif__queue {
 	bool is_master;
 	bool is_rx;
 	bool polling;      /* MASK_INT stays set; nobody waits on the eventfd */
-	bool adaptive;     /* MEMIF_RX_MODE_ADAPTIVE: see rx_adaptive in queue.c */
+	bool adaptive;     /* MEMIF_RX_MODE_ADAPTIVE: see rx_adaptive in rx.c */
 	bool masked;       /* adaptive: MASK_INT is set now (traffic flows) */
 	uint64_t active_ns; /* adaptive: when the last packet was taken */
 	bool ext_tx;       /* app buffers were enqueued: slots carry region/offset */
@@ -155,8 +155,8 @@ struct memif__queue {
  * run on different threads): the counters, and the door of the data path.
  * `q` is the connected queue, or NULL. A data-path call marks `busy` while
  * it uses q; teardown unpublishes q, then waits until no call is busy
- * before it frees, unmaps or closes anything the queue uses (queue.c:
- * queue_enter, memif__queues_release). Workers never need to be stopped
+ * before it frees, unmaps or closes anything the queue uses (dp.h:
+ * queue_enter; queue.c: memif__queues_quiesce). Workers never need to be stopped
  * around a disconnect.
  */
 struct memif__qref {
@@ -333,15 +333,18 @@ void memif__region_release(struct memif__conn *c, bool keep_mapped);
 void memif__region_reap(struct memif__conn *c, bool force);
 int memif__region_bounds_ok(const struct memif__region *r, uint64_t offset, uint64_t len);
 
-/* queue.c */
+/* queue.c: the queues' setup and teardown (control thread) */
 int memif__queues_master_setup(struct memif__conn *c, char *why);
 int memif__queues_slave_setup(struct memif__conn *c);
 bool memif__queues_quiesce(struct memif__conn *c);
 void memif__queues_free(struct memif__conn *c);
 int memif__queue_set_mode(struct memif__queue *q, uint8_t mode);
-bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns);
 void memif__queues_publish(struct memif__conn *c);
 void memif__queues_unpublish(struct memif__conn *c);
+int memif__queue_fault(struct memif__queue *q, const char *why);
+
+/* rx.c (the packet path's own inlines: dp.h) */
+bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns);
 
 /* irq.c */
 void memif__irq_kick(int fd);

@@ -46,8 +46,9 @@ static int add_region(struct memif__conn *c, uint64_t size, char *why)
 	struct memif__region *arr;
 
 	if (c->regions_num > c->max_region) {
-		snprintf(why, MEMIF__WHY_LEN, "layout needs more regions than the master allows (%u)",
-				      c->max_region + 1u);
+		snprintf(why, MEMIF__WHY_LEN,
+			 "layout needs more regions than the master allows (%u)",
+			 c->max_region + 1u);
 		return MEMIF__E(MEMIF_ERR_MAXREG);
 	}
 	arr = memif__realloc(c->sock, c->regions, sizeof(*arr) * (c->regions_num + 1u));
@@ -230,13 +231,14 @@ int memif__region_master_add(struct memif__conn *c, uint16_t index, uint64_t siz
 	}
 	if (size > real) {
 		/* Mapping past the file's end would make every access a SIGBUS. */
-		snprintf(why, MEMIF__WHY_LEN, "region %u: announced size %llu exceeds its file (%llu)",
-				      index, (unsigned long long)size, (unsigned long long)real);
+		snprintf(why, MEMIF__WHY_LEN,
+			 "region %u: announced size %llu exceeds its file (%llu)", index,
+			 (unsigned long long)size, (unsigned long long)real);
 		return MEMIF__E(MEMIF_ERR_MFMSG);
 	}
 	if (!sealed && s->require_sealed) {
-		snprintf(why, MEMIF__WHY_LEN, "region %u is not sealed against shrinking (strict mode)",
-				      index);
+		snprintf(why, MEMIF__WHY_LEN,
+			 "region %u is not sealed against shrinking (strict mode)", index);
 		return MEMIF__E(MEMIF_ERR_NO_SHMFD);
 	}
 	c->max_region = MEMIF__MAX_REGION;
@@ -278,8 +280,8 @@ int memif__region_check_ring(struct memif__conn *c, const struct memif__ring_inf
 	/* The ring's index fields are accessed atomically: keep them aligned. */
 	if (ri->offset % 8 != 0 ||
 	    !memif__region_bounds_ok(&c->regions[ri->region], ri->offset, ring_bytes(ri->log2))) {
-		snprintf(why, MEMIF__WHY_LEN, "ring at offset %u does not fit region %u", ri->offset,
-				      ri->region);
+		snprintf(why, MEMIF__WHY_LEN, "ring at offset %u does not fit region %u",
+			 ri->offset, ri->region);
 		return MEMIF__E(MEMIF_ERR_MFMSG);
 	}
 	return 0;
@@ -294,8 +296,8 @@ static bool stale_add(struct memif__conn *c, struct memif__region *r)
 	if (!arr)
 		return false; /* unmapped now: the app broke no rule but may fault */
 	c->stale = arr;
-	arr[c->stale_num++] = (struct memif__stale){ .addr = r->addr, .size = r->size,
-						     .gen = c->gen };
+	arr[c->stale_num++] =
+		(struct memif__stale){ .addr = r->addr, .size = r->size, .gen = c->gen };
 	r->addr = NULL;
 	return true;
 }
@@ -329,7 +331,7 @@ void memif__region_release(struct memif__conn *c, bool keep_mapped)
 
 /*
  * Does an app thread still hold buffers of generation gen? Pairs with the
- * store-release of held_gen in queue.c (queue_leave): once it moved on,
+ * store-release of held_gen in dp.h (queue_leave): once it moved on,
  * the thread's reads of those buffers are behind us.
  */
 static bool stale_held(const struct memif__conn *c, uint32_t gen)

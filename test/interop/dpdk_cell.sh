@@ -119,7 +119,7 @@ overrun)
 	rc=$WAIT_RC
 	# The library logs each data-path fault once (MEMIF_LOG=1 above).
 	overruns=$(grep -c -E "libmemif error: queue [0-9]+: $expected\$" "$OURS_LOG")
-	# Any other data-path fault (queue.c) would mean we read past the
+	# Any other data-path fault (tx.c, rx.c) would mean we read past the
 	# overrun, or the peer broke something else.
 	others=$(grep -E "libmemif error: queue [0-9]+: |EVENT error: '(peer moved|descriptor|NEXT chain)" \
 		"$OURS_LOG" | grep -vF "$expected")

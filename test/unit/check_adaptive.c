@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * check_adaptive.c - the step where an adaptive receive queue goes back to
- * sleep (queue.c: memif__queue_adaptive_idle).
+ * sleep (rx.c: memif__queue_adaptive_idle).
  *
  * While traffic flows an adaptive queue keeps MASK_INT set, so the sender
  * publishes without kicking the eventfd. When the receiver decides to sleep
