@@ -1004,6 +1004,9 @@ START_TEST(test_external_region)
 	uint32_t tx_slot = 0, seq = 0;
 
 	memset(&ext, 0, sizeof(ext));
+	/* The library reads `queue` of each buffer given to enq_tx (is it a
+	 * received one?): app memory starts with none, not stack garbage. */
+	memset(b, 0, sizeof(b));
 	ext.fd = -1;
 	t_pair_init(&p, "external");
 	p.ma.log2_ring_size = p.sa.log2_ring_size = 5;
