@@ -247,26 +247,29 @@ typedef enum {
 	MEMIF_RX_MODE_INTERRUPT = 0,
 	MEMIF_RX_MODE_POLLING,
 	/*
-	 * Extension: interrupt mode at polling speed. The app does what it
-	 * does in interrupt mode (on_interrupt or the queue's eventfd, then
-	 * memif_rx_burst until it returns SUCCESS). While packets keep
-	 * arriving the library masks the peer's interrupts (MASK_INT) and
-	 * keeps the queue's interrupt pending, so the app is called again at
-	 * once instead of sleeping; once the ring stayed empty for
-	 * MEMIF_ADAPTIVE_IDLE_US it clears the interrupt, unmasks, looks at
+	 * Extension: interrupt mode, and polling when that costs less. The
+	 * app does what it does in interrupt mode (on_interrupt or the queue's
+	 * eventfd, then memif_rx_burst until it returns SUCCESS). The library
+	 * watches the traffic: when packets come close enough together that
+	 * spinning through the gaps costs less CPU than sleeping and being
+	 * woken (a flood; a round trip whose peer answers at once), it masks
+	 * the peer's interrupts (MASK_INT) and keeps the queue's interrupt
+	 * pending, so the app is called again at once instead of sleeping.
+	 * Otherwise it does exactly what interrupt mode does. When a masked
+	 * ring stays empty for about twice the usual gap (at most
+	 * MEMIF_ADAPTIVE_IDLE_US) it clears the interrupt, unmasks, looks at
 	 * the ring once more (a packet published while masked came without a
-	 * signal), and lets the app sleep until the peer signals again. Cost:
-	 * the app's loop spins for up to MEMIF_ADAPTIVE_IDLE_US after the last
-	 * packet. Rule: never read (clear) the queue's eventfd yourself, leave
-	 * that to memif_rx_burst; otherwise a thread can sleep while the peer
-	 * is masked and packets wait.
+	 * signal), and lets the app sleep until the peer signals again. Rule:
+	 * never read (clear) the queue's eventfd yourself, leave that to
+	 * memif_rx_burst; otherwise a thread can sleep while the peer is
+	 * masked and packets wait.
 	 */
 	MEMIF_RX_MODE_ADAPTIVE,
 } memif_rx_mode_t;
 
 /* Extension: MEMIF_RX_MODE_ADAPTIVE exists. */
 #define MEMIF_HAVE_RX_MODE_ADAPTIVE 1
-/* How long an adaptive queue keeps spinning through its interrupt after the last packet. */
+/* The longest an adaptive queue spins on an empty ring before it unmasks and sleeps. */
 #define MEMIF_ADAPTIVE_IDLE_US 20
 
 #define MEMIF_BUFFER_FLAG_NEXT (1 << 0)
@@ -723,7 +726,7 @@ int memif_tx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs,
  * (its eventfd, and so on_interrupt) stays pending until a call leaves the
  * ring empty, so an app that takes part of a burst per on_interrupt is
  * called again for the rest. In adaptive mode it also stays pending while
- * packets flow (see MEMIF_RX_MODE_ADAPTIVE).
+ * the queue spins (see MEMIF_RX_MODE_ADAPTIVE).
  */
 int memif_rx_burst(memif_conn_handle_t conn, uint16_t qid, memif_buffer_t *bufs, uint16_t count,
 		   uint16_t *rx);

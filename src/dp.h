@@ -8,7 +8,8 @@
  * the queues up and tears them down, uses the door's other side.
  *
  * Hot-path rules: no syscall but the interrupt kick (and the eventfd drain
- * of an rx queue in interrupt mode), no allocation, no lock. Everything
+ * of an rx queue in interrupt mode, or adaptive mode when it behaves as
+ * such or unmasks), no allocation, no lock. Everything
  * read from shared memory is copied to a local, validated, then used; a
  * violation is recorded with memif__queue_fault (queue.c: sticky per
  * queue, and the socket's timer fired) and the control thread disconnects

@@ -109,6 +109,28 @@ struct memif__ring_info {
 };
 
 /*
+ * What adaptive receive has seen of the traffic (rx.c: memif__queue_adaptive
+ * explains the decision). Written and read by the queue's thread only; the
+ * control thread never resets it (a stale value only delays one decision).
+ * Zeroed at setup: 0 reads as "not seen yet" everywhere. Times in ns.
+ */
+struct memif__adaptive {
+	uint64_t last_ns;   /* the last burst that took packets */
+	uint64_t wake_ns;   /* interrupt-like: the first burst of the latest wake */
+	uint64_t win_ns;    /* masked: start of the window being measured */
+	uint32_t win_pkts;  /* masked: buffers taken in that window */
+	uint32_t wake_pkts; /* interrupt-like: buffers taken since that wake */
+	uint32_t ival_ns;   /* average time between wakes (interrupt-like) */
+	uint32_t irq_ns;    /* average cost of a wake per buffer it brought */
+	uint32_t spin_ns;   /* average time per buffer while masked (all of it spent) */
+	uint32_t gap_ns;    /* average time between bursts with packets while masked */
+	uint16_t backoff;   /* wakes to let pass before the next trial */
+	uint8_t fails;      /* trials that failed in a row */
+	uint8_t trial;      /* windows a trial still has to pass (0: not on trial) */
+	bool awake;         /* interrupt-like: packets taken since the ring was last empty */
+};
+
+/*
  * A queue: our view of one ring. The hot fields come first. `pub` is the
  * index we write (slave: head, master: tail), kept privately and only ever
  * stored to the ring; `next` is the next slot to hand to the app.
@@ -131,7 +153,6 @@ struct memif__queue {
 	bool polling;      /* MASK_INT stays set; nobody waits on the eventfd */
 	bool adaptive;     /* MEMIF_RX_MODE_ADAPTIVE: see rx_adaptive in rx.c */
 	bool masked;       /* adaptive: MASK_INT is set now (traffic flows) */
-	uint64_t active_ns; /* adaptive: when the last packet was taken */
 	bool ext_tx;       /* app buffers were enqueued: slots carry region/offset */
 	bool owned;        /* slave, after memif_buffer_requeue: each slot keeps its
 			    * own buffer in `slots` (buffers moved between queues) */
@@ -147,6 +168,7 @@ struct memif__queue {
 	uint16_t buf_mask;   /* slave: ring index -> default buffer (see region.c) */
 	uint16_t unoffered;  /* slave rx: slots never refilled yet (held-buffer count) */
 	struct memif__qref *ref; /* counters and the data-path door of this queue */
+	struct memif__adaptive ad;
 	char pad[64]; /* keeps neighbouring queues' hot fields off one cache line */
 };
 
@@ -344,6 +366,8 @@ void memif__queues_unpublish(struct memif__conn *c);
 int memif__queue_fault(struct memif__queue *q, const char *why);
 
 /* rx.c (the packet path's own inlines: dp.h) */
+int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, bool more,
+			  uint64_t now_ns);
 bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns);
 
 /* irq.c */

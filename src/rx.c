@@ -32,44 +32,105 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
 }
 
 /*
- * Adaptive receive, after a burst took n buffers (`left` remain, `more`:
- * some of them are whole packets). While packets flow the peer's kicks are
- * masked and the queue's eventfd is kept set, so the app's loop comes back
- * at once, as if polling, without the peer paying a kick per burst. Once
- * the ring stayed empty for MEMIF_ADAPTIVE_IDLE_US, the queue goes back to
- * plain interrupts (memif__queue_adaptive_idle).
+ * Adaptive receive: spin (MASK_INT set, the eventfd kept pending so the
+ * app's loop comes straight back) only while that costs less CPU than
+ * sleeping and being woken, and behave exactly as interrupt mode otherwise.
+ *
+ * What the two cost, per buffer received:
+ * - sleeping: one wake-up, WAKE_NS of CPU (epoll_wait blocking and
+ *   returning, the eventfd read, the context switches), shared by the
+ *   buffers that wake brought. Measured while interrupt-like: irq_ns.
+ * - spinning: all the time that passes, shared by the buffers that come in
+ *   it. Measured while masked, over windows of at least WIN_NS: spin_ns.
+ * For one-way traffic the second is the sender's period and the first is
+ * smaller (interrupt mode takes several buffers per wake once they come
+ * faster than it wakes), unless the queue never sleeps anyway: a wake that
+ * lasts WAKE_NS without emptying the ring (full load) masks at once. For a
+ * round trip (request/response, ping-pong) the time between packets
+ * includes our own wake-up and, if the peer adapts too, its own, so only
+ * trying tells: when wakes come less than TRIAL_MAX_NS apart the queue
+ * masks on trial and keeps it while spin_ns <= irq_ns * 9/8 (at a tie
+ * spinning has the better latency). A trial that fails makes the next wait
+ * 16, 32 ... 1024 wakes, so traffic that does not gain pays for one only
+ * once in a while.
+ *
+ * An empty ring while masked is spun for 2 * gap_ns (twice the usual gap
+ * between bursts), no less than WAKE_NS (a shorter wait would risk a
+ * wake-up to save less than one) and no more than MEMIF_ADAPTIVE_IDLE_US;
+ * then memif__queue_adaptive_idle unmasks.
+ *
+ * WAKE_NS is a constant, not measured at run time (a thread's CPU clock is
+ * a syscall). On the development host an interrupt-mode echo spends 8-15
+ * us of CPU per frame at 30-65 k round trips/s, depending on the host's
+ * state, of which at most 1.5 us is the frame's own handling (a spinning
+ * echo's whole cost per frame); 8 us, the low end, errs on the side of
+ * interrupt mode. See docs/performance.md.
  */
-static int rx_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, bool more)
-{
-	uint64_t now = memif__os_now_ns();
+#define WAKE_NS 8000u
+#define TRIAL_MAX_NS (6 * WAKE_NS)
+/* Longer gaps count as this much: a long idle must not take long to forget. */
+#define GAP_CAP_NS (8 * WAKE_NS)
+#define WIN_NS (2 * WAKE_NS)
+#define TRIAL_WINDOWS 8
+#define FAILS_MAX 7 /* backoff 8 << 7 = 1024 wakes */
 
-	if (n > 0 || more) {
-		q->active_ns = now;
-		if (!q->masked) {
-			set_mask(q, true);
-			q->masked = true;
-			/* Keep the interrupt pending while masked: the app's loop
-			 * must come back, and the peer no longer signals. */
-			memif__irq_kick(q->int_fd);
-		}
-		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
-	}
-	if (!q->masked)
-		rx_irq_clear(q, left);
-	else if (now - q->active_ns >= MEMIF_ADAPTIVE_IDLE_US * 1000ull)
-		(void)memif__queue_adaptive_idle(q, left, now);
-	return MEMIF_ERR_SUCCESS;
+/* Moving average over ~4 samples, of a sample capped at GAP_CAP_NS. */
+static inline uint32_t ewma(uint32_t avg, uint64_t sample)
+{
+	if (sample > GAP_CAP_NS)
+		sample = GAP_CAP_NS;
+	return (uint32_t)((3ull * avg + sample) >> 2);
+}
+
+/* What a wake-up costs per buffer, as last seen (one per buffer if never seen). */
+static inline uint32_t irq_cost(const struct memif__adaptive *a)
+{
+	return a->irq_ns ? a->irq_ns : WAKE_NS;
+}
+
+static inline uint64_t spin_budget(const struct memif__adaptive *a)
+{
+	uint64_t b = 2ull * a->gap_ns;
+
+	if (b < WAKE_NS)
+		b = WAKE_NS;
+	return MEMIF_MIN(b, MEMIF_ADAPTIVE_IDLE_US * 1000ull);
+}
+
+static void trial_failed(struct memif__adaptive *a)
+{
+	a->trial = 0;
+	if (a->fails < FAILS_MAX)
+		a->fails++;
+	a->backoff = (uint16_t)(8u << a->fails);
+}
+
+/* Mask the peer's kicks; the pending eventfd brings the app's loop back. */
+static void go_masked(struct memif__queue *q, uint64_t now, bool trial)
+{
+	struct memif__adaptive *a = &q->ad;
+
+	set_mask(q, true);
+	q->masked = true;
+	/* The peer may have seen the mask and published without a kick: our
+	 * own kick keeps the app coming back (masked => eventfd pending). */
+	memif__irq_kick(q->int_fd);
+	a->awake = false;
+	a->win_ns = now;
+	a->win_pkts = 0;
+	a->spin_ns = irq_cost(a); /* no verdict until the window shows one */
+	a->gap_ns = WAKE_NS;
+	a->trial = trial ? TRIAL_WINDOWS : 0;
 }
 
 /*
- * An adaptive queue found its ring empty long enough: clear the pending
- * interrupt, unmask, and look at the ring once more. A packet the peer
- * published while the ring was still masked came with no kick; without this
- * second look it would wait for the next packet's kick, maybe forever. If
- * one is there the queue stays active (masked, interrupt pending). Returns
- * true in that case. Unit-tested in check_adaptive.c.
+ * Unmask and look at the ring once more (the Dekker pattern, see
+ * docs/architecture.md): clear the pending interrupt, clear MASK_INT, full
+ * fence, read the peer's index. A packet the peer published while masked
+ * came with no kick; this look finds it. Returns whether it found one (the
+ * queue is unmasked either way).
  */
-bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns)
+static bool unmask_and_look(struct memif__queue *q, uint16_t left)
 {
 	memif__irq_drain(q->int_fd);
 	set_mask(q, false);
@@ -77,11 +138,107 @@ bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t 
 	/* Store (flags) then load (index) of different words; pairs with the
 	 * fence the sender issues between publishing and reading flags. */
 	memif__fence();
-	if (!ring_grew(q, left))
+	return ring_grew(q, left);
+}
+
+/* Interrupt-like: the ring is empty, the app will sleep: what did this wake bring? */
+static void asleep(struct memif__adaptive *a)
+{
+	uint32_t per;
+
+	if (!a->awake)
+		return;
+	a->awake = false;
+	per = WAKE_NS / MEMIF_MAX(a->wake_pkts, 1u);
+	a->irq_ns = a->irq_ns ? (uint32_t)ewma(a->irq_ns, per) : per;
+}
+
+/*
+ * After a burst of an adaptive queue took n buffers (`left` remain, an
+ * unfinished chain; `more`: the burst was cut by `count`), at now_ns.
+ * Returns memif_rx_burst's result. Unit-tested with a made-up clock in
+ * check_adaptive.c.
+ */
+int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, bool more,
+			  uint64_t now)
+{
+	struct memif__adaptive *a = &q->ad;
+
+	if (n == 0 && !more) {
+		if (!q->masked) {
+			rx_irq_clear(q, left); /* interrupt mode */
+			asleep(a);
+		} else if (now - a->last_ns >= spin_budget(a) &&
+			   !memif__queue_adaptive_idle(q, left, now) && a->trial) {
+			trial_failed(a); /* the gap outlasted the spin */
+		}
+		return MEMIF_ERR_SUCCESS;
+	}
+	if (q->masked) {
+		a->gap_ns = ewma(a->gap_ns, now - a->last_ns);
+		a->last_ns = now;
+		a->win_pkts += MEMIF_MAX(n, 1u);
+		if (now - a->win_ns < WIN_NS)
+			return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
+		a->spin_ns = ewma(a->spin_ns, (now - a->win_ns) / a->win_pkts);
+		a->win_ns = now;
+		a->win_pkts = 0;
+		if (!more && a->spin_ns > irq_cost(a) + irq_cost(a) / 8) {
+			/* Spinning costs more than sleeping would: back to
+			 * interrupt mode, with the second look. */
+			if (a->trial)
+				trial_failed(a);
+			if (unmask_and_look(q, left))
+				memif__irq_kick(q->int_fd); /* the level, as rx_irq_clear */
+			return MEMIF_ERR_SUCCESS;
+		}
+		if (a->trial && --a->trial == 0)
+			a->fails = 0;
+		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
+	}
+	/* Interrupt-like. */
+	if (!a->awake) {
+		/* The first burst of a wake. */
+		a->ival_ns = a->wake_ns ? ewma(a->ival_ns, now - a->wake_ns) : GAP_CAP_NS;
+		a->wake_ns = now;
+		a->wake_pkts = 0;
+		a->awake = true;
+		if (a->backoff)
+			a->backoff--;
+	}
+	a->last_ns = now;
+	a->wake_pkts += n;
+	if (now - a->wake_ns >= WAKE_NS) {
+		/* Awake a whole wake-up's worth without emptying the ring: the
+		 * thread is busy anyway, let the peer stop kicking. */
+		go_masked(q, now, false);
+		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
+	}
+	if (a->ival_ns <= TRIAL_MAX_NS && a->backoff == 0) {
+		go_masked(q, now, true);
+		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
+	}
+	if (more)
+		return MEMIF_ERR_NOBUF;
+	rx_irq_clear(q, left);
+	asleep(a);
+	return MEMIF_ERR_SUCCESS;
+}
+
+/*
+ * A masked queue found its ring empty for its whole spin: unmask and look
+ * at the ring once more (unmask_and_look). If a packet is there the queue
+ * stays active (masked again, interrupt pending) and this returns true;
+ * otherwise memif_rx_burst returns with the eventfd cleared and the app
+ * sleeps until the peer kicks.
+ */
+bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns)
+{
+	if (!unmask_and_look(q, left))
 		return false;
 	set_mask(q, true);
 	q->masked = true;
-	q->active_ns = now_ns;
+	q->ad.last_ns = now_ns;
 	memif__irq_kick(q->int_fd);
 	return true;
 }
@@ -187,7 +344,7 @@ static inline int rx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_
 	left = memif__ring_count(q->peer, q->next);
 	more = left > 0 && avail > count;
 	if (unlikely(memif__read_once(&q->adaptive)))
-		return rx_adaptive(q, n, left, more);
+		return memif__queue_adaptive(q, n, left, more, memif__os_now_ns());
 	if (more)
 		return MEMIF_ERR_NOBUF;
 	if (!memif__read_once(&q->polling))

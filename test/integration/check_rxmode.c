@@ -3,11 +3,13 @@
  * check_rxmode.c - receive modes seen from the outside, master and slave in
  * one process and one loop:
  *
- *   adaptive   while frames flow the receiver masks the sender's interrupts
+ *   adaptive   under a flood the receiver masks the sender's interrupts
  *              (the sender's transmit queue shows MASK_INT in its details)
  *              and gets on_interrupt again and again; once traffic stops it
  *              unmasks and sleeps (no more on_interrupt), and the next frame
  *              wakes it by a kick. Both directions; every frame arrives.
+ *              (When it masks at lighter loads is check_adaptive's, with a
+ *              made-up clock.)
  *   polling    chosen before the link is up: no on_interrupt is ever
  *              delivered for that queue, though the frames arrive.
  */
@@ -51,9 +53,11 @@ static int adaptive_irq(memif_conn_handle_t conn, void *private_ctx, uint16_t qi
 			rq->last_err = err;
 		if (rx == 0)
 			break;
-		/* Right after a burst that took packets the sender must see the
-		 * mask, however slow the machine (valgrind too): it is set when
-		 * packets are taken and cleared only after an idle spell. */
+		/* Does the sender see the mask right after this burst? A queue
+		 * starts as interrupt mode and masks once a wake lasts longer
+		 * than a wake-up costs: the flood's first wake does (its
+		 * bursts, with a details call each, take longer, and valgrind
+		 * only makes them slower). */
 		ad.bursts++;
 		ad.masked_after_burst += tx_masked(ad.sender);
 		for (uint16_t i = 0; i < rx; i++) {
@@ -114,7 +118,8 @@ static void adaptive(bool slave_receives)
 	ck_assert_uint_eq(rq->packets, 20000);
 	ck_assert_uint_eq(rq->bad + rq->out_of_order, 0);
 	ck_assert_uint_gt(ad.bursts, 0);
-	ck_assert_msg(ad.masked_after_burst == ad.bursts,
+	/* Masked for the flood; a few bursts of its first wake may come first. */
+	ck_assert_msg(ad.masked_after_burst * 10 >= ad.bursts * 9,
 		      "the receiver left interrupts unmasked after %u of %u bursts",
 		      ad.bursts - ad.masked_after_burst, ad.bursts);
 
