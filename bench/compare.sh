@@ -295,7 +295,7 @@ else
 		vpp_version=$(LD_LIBRARY_PATH=$VPP_LIBDIR "$VPP_BIN" --version 2>/dev/null | awk '{ print $2; exit }')
 	else
 		vpp_why=$(sed -n '1s/^skipped: //p' <<<"$vpp_found")
-		log "no VPP (${vpp_why:-vpp_find failed}): VPP part skipped"
+		log "VPP part skipped: ${vpp_why:-vpp_find failed}"
 	fi
 fi
 
@@ -962,7 +962,7 @@ probe; probe; probe
 log "cache-line probe, best of 3: $best_probe ns"
 
 if [ "$only" = vpp ] && [ "$vpp_ok" != 1 ]; then
-	echo "skipped: --only vpp, but no VPP: ${vpp_why:-not found}"
+	echo "skipped: --only vpp: ${vpp_why:-no VPP found}"
 	exit 77
 fi
 if [ "$only" != vpp ]; then
@@ -1177,7 +1177,7 @@ vpp_section() {
 	fi
 	echo
 	if [ "$vpp_ok" != 1 ]; then
-		echo "(No VPP on this run: ${vpp_why:-not found}. \`test/interop/vpp_lib.sh\` looks for it:"
+		echo "(VPP not run: ${vpp_why:-none found}. \`test/interop/vpp_lib.sh\` looks for it:"
 		echo "\`MEMIF_VPP_DIR\`, \`MEMIF_VPP_TARBALL\` or the 26.06 tarball beside the checkout.)"
 		echo
 		echo "<!-- vpp:end -->"
