@@ -270,7 +270,7 @@ typedef enum {
 /* Extension: MEMIF_RX_MODE_ADAPTIVE exists. */
 #define MEMIF_HAVE_RX_MODE_ADAPTIVE 1
 /* The longest an adaptive queue spins on an empty ring before it unmasks and sleeps. */
-#define MEMIF_ADAPTIVE_IDLE_US 20
+#define MEMIF_ADAPTIVE_IDLE_US 50
 
 #define MEMIF_BUFFER_FLAG_NEXT (1 << 0)
 /* Extension: set on received buffers. Means nothing on a transmit buffer

@@ -127,7 +127,9 @@ struct memif__adaptive {
 	uint16_t backoff;   /* wakes to let pass before the next trial */
 	uint8_t fails;      /* trials that failed in a row */
 	uint8_t trial;      /* windows a trial still has to pass (0: not on trial) */
+	uint8_t closer;     /* wakes in a row that came much sooner than usual */
 	bool awake;         /* interrupt-like: packets taken since the ring was last empty */
+	bool joined;        /* this wait was cut short once already (see rx.c) */
 };
 
 /*
@@ -151,7 +153,7 @@ struct memif__queue {
 	bool is_master;
 	bool is_rx;
 	bool polling;      /* MASK_INT stays set; nobody waits on the eventfd */
-	bool adaptive;     /* MEMIF_RX_MODE_ADAPTIVE: see rx_adaptive in rx.c */
+	bool adaptive;     /* MEMIF_RX_MODE_ADAPTIVE: see memif__queue_adaptive, rx.c */
 	bool masked;       /* adaptive: MASK_INT is set now (traffic flows) */
 	bool ext_tx;       /* app buffers were enqueued: slots carry region/offset */
 	bool owned;        /* slave, after memif_buffer_requeue: each slot keeps its

@@ -45,14 +45,21 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
  * For one-way traffic the second is the sender's period and the first is
  * smaller (interrupt mode takes several buffers per wake once they come
  * faster than it wakes), unless the queue never sleeps anyway: a wake that
- * lasts WAKE_NS without emptying the ring (full load) masks at once. For a
- * round trip (request/response, ping-pong) the time between packets
+ * lasts WAKE_NS without emptying the ring (full load) masks at once.
+ *
+ * For a round trip (request/response, ping-pong) the time between packets
  * includes our own wake-up and, if the peer adapts too, its own, so only
- * trying tells: when wakes come less than TRIAL_MAX_NS apart the queue
- * masks on trial and keeps it while spin_ns <= irq_ns * 9/8 (at a tie
- * spinning has the better latency). A trial that fails makes the next wait
- * 16, 32 ... 1024 wakes, so traffic that does not gain pays for one only
- * once in a while.
+ * trying tells. When wakes come less than TRIAL_MAX_NS apart the queue
+ * masks on trial. The trial's first window is the switch itself (the peer
+ * may still be asleep): its spin may last as long as the wakes came apart,
+ * and it is not judged. Then the queue stays masked while spin_ns <=
+ * irq_ns * 9/8 (at a tie spinning has the better latency). A trial that
+ * fails (too dear, or the spin ran out before a window was judged) makes
+ * the next wait 16, 32 ... 1024 wakes, so traffic that does not gain pays
+ * for a try only once in a while; two wakes in a row much closer than
+ * usual (a peer that adapts has started spinning) cut one wait short, and
+ * a pause of PAUSE_NS forgets the failures: what comes after is new
+ * traffic.
  *
  * An empty ring while masked is spun for 2 * gap_ns (twice the usual gap
  * between bursts), no less than WAKE_NS (a shorter wait would risk a
@@ -72,7 +79,8 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
 #define GAP_CAP_NS (8 * WAKE_NS)
 #define WIN_NS (2 * WAKE_NS)
 #define TRIAL_WINDOWS 8
-#define FAILS_MAX 7 /* backoff 8 << 7 = 1024 wakes */
+#define FAILS_MAX 7       /* backoff 8 << 7 = 1024 wakes */
+#define PAUSE_NS 1000000u /* a silence this long starts afresh */
 
 /* Moving average over ~4 samples, of a sample capped at GAP_CAP_NS. */
 static inline uint32_t ewma(uint32_t avg, uint64_t sample)
@@ -92,6 +100,11 @@ static inline uint64_t spin_budget(const struct memif__adaptive *a)
 {
 	uint64_t b = 2ull * a->gap_ns;
 
+	/* A trial's first window waits as long as the wake-ups came apart:
+	 * a peer that answers us (and adapts too) needs a wake-up of its own
+	 * before it spins and answers at once. */
+	if (a->trial == TRIAL_WINDOWS)
+		b = a->ival_ns;
 	if (b < WAKE_NS)
 		b = WAKE_NS;
 	return MEMIF_MIN(b, MEMIF_ADAPTIVE_IDLE_US * 1000ull);
@@ -103,6 +116,7 @@ static void trial_failed(struct memif__adaptive *a)
 	if (a->fails < FAILS_MAX)
 		a->fails++;
 	a->backoff = (uint16_t)(8u << a->fails);
+	a->joined = false;
 }
 
 /* Mask the peer's kicks; the pending eventfd brings the app's loop back. */
@@ -130,8 +144,11 @@ static void go_masked(struct memif__queue *q, uint64_t now, bool trial)
  * came with no kick; this look finds it. Returns whether it found one (the
  * queue is unmasked either way).
  */
-static bool unmask_and_look(struct memif__queue *q, uint16_t left)
+static bool unmask_and_look(struct memif__queue *q, uint16_t left, uint64_t now)
 {
+	/* The next wake's interval counts from here: a short hiccup in a
+	 * spinning exchange masks again at once, a pause does not. */
+	q->ad.wake_ns = now;
 	memif__irq_drain(q->int_fd);
 	set_mask(q, false);
 	q->masked = false;
@@ -180,6 +197,15 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 		a->win_pkts += MEMIF_MAX(n, 1u);
 		if (now - a->win_ns < WIN_NS)
 			return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
+		if (a->trial == TRIAL_WINDOWS) {
+			/* A trial's first window holds the switch itself (the
+			 * peer may still be asleep, or just waking up to join):
+			 * no verdict on it. */
+			a->trial--;
+			a->win_ns = now;
+			a->win_pkts = 0;
+			return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
+		}
 		a->spin_ns = ewma(a->spin_ns, (now - a->win_ns) / a->win_pkts);
 		a->win_ns = now;
 		a->win_pkts = 0;
@@ -188,7 +214,7 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 			 * interrupt mode, with the second look. */
 			if (a->trial)
 				trial_failed(a);
-			if (unmask_and_look(q, left))
+			if (unmask_and_look(q, left, now))
 				memif__irq_kick(q->int_fd); /* the level, as rx_irq_clear */
 			return MEMIF_ERR_SUCCESS;
 		}
@@ -199,12 +225,29 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 	/* Interrupt-like. */
 	if (!a->awake) {
 		/* The first burst of a wake. */
-		a->ival_ns = a->wake_ns ? ewma(a->ival_ns, now - a->wake_ns) : GAP_CAP_NS;
+		uint64_t since = now - a->wake_ns;
+
+		a->closer = since * 4 < 3ull * a->ival_ns ? (uint8_t)MEMIF_MIN(a->closer + 1, 2) :
+							    0;
+		if (a->backoff && !a->joined && a->closer >= 2) {
+			/* Wake-ups closer twice in a row: a peer that adapts
+			 * too may have started spinning, so that spinning
+			 * here would now pay. Try it at once, once per wait. */
+			a->backoff = 0;
+			a->joined = true;
+		}
+		a->ival_ns = a->wake_ns ? ewma(a->ival_ns, since) : GAP_CAP_NS;
 		a->wake_ns = now;
 		a->wake_pkts = 0;
 		a->awake = true;
 		if (a->backoff)
 			a->backoff--;
+		if (since >= PAUSE_NS) {
+			/* Traffic resumes after a pause: what failed before
+			 * says little about this burst. */
+			a->fails = 0;
+			a->backoff = 0;
+		}
 	}
 	a->last_ns = now;
 	a->wake_pkts += n;
@@ -234,7 +277,7 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
  */
 bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns)
 {
-	if (!unmask_and_look(q, left))
+	if (!unmask_and_look(q, left, now_ns))
 		return false;
 	set_mask(q, true);
 	q->masked = true;

@@ -446,6 +446,128 @@ START_TEST(test_mask_from_a_call_of_its_own)
 END_TEST
 
 /*
+ * A round trip: the peer sends the next frame `sleep_us` after it got our
+ * answer while we sleep (our wake-up is part of the loop), `spin_us` after
+ * it while we spin. The peer notices a switch one frame late (it adapts
+ * too, or was asleep): the first gap after we start spinning is still the
+ * long one.
+ */
+static void sim_round_trips(struct sim *s, unsigned frames, unsigned sleep_us, unsigned spin_us)
+{
+	for (unsigned i = 0; i < frames; i++) {
+		bool was = ring_masked(&s->f);
+		unsigned gap;
+
+		send_frames(&s->f, 1);
+		s->frames_in++;
+		sim_step(s); /* taken (the app was woken, or is spinning) */
+		gap = was && ring_masked(&s->f) ? spin_us : sleep_us;
+		for (unsigned t = 1; t < gap; t++)
+			sim_step(s);
+	}
+}
+
+/* A round trip that spinning shortens from 25 us to 3: it spins, and stays. */
+START_TEST(test_round_trip_that_gains_spins)
+{
+	struct sim s;
+
+	sim_init(&s, false, 32);
+	sim_round_trips(&s, 20, 25, 3);
+	ck_assert_msg(ring_masked(&s.f), "a round trip that spinning shortens never spun");
+	sim_round_trips(&s, 3000, 25, 3);
+	ck_assert(ring_masked(&s.f));
+	ck_assert_uint_ge(s.taken_masked, 3000);
+	sim_idle(&s, 200);
+	ck_assert(!ring_masked(&s.f));
+	sim_done(&s);
+}
+END_TEST
+
+/* Spinning shortens it to 12 us only, dearer than a wake-up: it tries, then rarely. */
+START_TEST(test_round_trip_that_does_not_gain_backs_off)
+{
+	struct sim s;
+	unsigned masks;
+
+	sim_init(&s, true, 32);
+	sim_round_trips(&s, 300, 25, 12);
+	ck_assert_msg(s.masks > 0, "never tried spinning a 25 us round trip");
+	masks = s.masks;
+	sim_round_trips(&s, 3000, 25, 12);
+	ck_assert_uint_le(s.masks - masks, masks + 3);
+	ck_assert_msg(s.taken_masked * 10 < s.frames_out, "%u of %u frames taken spinning",
+		      s.taken_masked, s.frames_out);
+	sim_done(&s);
+}
+END_TEST
+
+/*
+ * The peer adapts too and starts spinning while we wait out a failed try:
+ * our wake-ups come closer (25 -> 14 us) and we try again at once, without
+ * waiting out the rest; then both spin (3 us).
+ */
+START_TEST(test_peer_starts_spinning_joins_early)
+{
+	struct sim s;
+	unsigned frames_before;
+
+	sim_init(&s, false, 32);
+	/* Make trials fail for a while: the wait grows to hundreds of wakes. */
+	sim_round_trips(&s, 3000, 25, 12);
+	ck_assert(!ring_masked(&s.f));
+	ck_assert_uint_ge(s.f.q.ad.backoff, 32);
+	frames_before = s.frames_out;
+	/* Now sleeping costs the loop only the peer's part... */
+	for (unsigned i = 0; i < 20 && !ring_masked(&s.f); i++)
+		sim_round_trips(&s, 1, 14, 3);
+	ck_assert_msg(ring_masked(&s.f), "wake-ups came closer and no try followed");
+	ck_assert_uint_le(s.frames_out - frames_before, 5);
+	/* ...and spinning shortens it to 3 us: it stays. */
+	sim_round_trips(&s, 500, 14, 3);
+	ck_assert(ring_masked(&s.f));
+	sim_idle(&s, 200);
+	sim_done(&s);
+}
+END_TEST
+
+/*
+ * Short bursts of round trips that spinning shortens, short pauses between
+ * them: a burst that ends during a try counts as a failed try, but the next
+ * burst's closer wake-ups start another at once.
+ */
+START_TEST(test_bursts_of_round_trips_spin)
+{
+	struct sim s;
+
+	sim_init(&s, false, 32);
+	for (int b = 0; b < 60; b++) {
+		sim_round_trips(&s, 30, 25, 3);
+		sim_idle(&s, 300);
+	}
+	ck_assert_msg(s.taken_masked * 2 > s.frames_out, "%u of %u frames taken spinning",
+		      s.taken_masked, s.frames_out);
+	sim_done(&s);
+}
+END_TEST
+
+/* After a pause of a millisecond or more, earlier failures are forgotten. */
+START_TEST(test_pause_forgets_failed_tries)
+{
+	struct sim s;
+
+	sim_init(&s, false, 32);
+	sim_round_trips(&s, 3000, 25, 12);
+	ck_assert_uint_ge(s.f.q.ad.backoff, 32);
+	sim_idle(&s, 2000);
+	sim_round_trips(&s, 6, 25, 3);
+	ck_assert_msg(ring_masked(&s.f), "a burst after a pause waited out an old backoff");
+	sim_idle(&s, 200);
+	sim_done(&s);
+}
+END_TEST
+
+/*
  * Frames 20 us apart: close enough for a trial, but spinning through 20 us
  * costs more than a wake-up. Each trial gives up, and the wait before the
  * next one doubles: the queue spends almost all its frames asleep.
@@ -604,6 +726,11 @@ static Suite *adaptive_suite(void)
 	tcase_add_test(td, test_flood_masks);
 	tcase_add_test(td, test_mask_from_a_call_of_its_own);
 	tcase_add_test(td, test_gaps_not_worth_spinning_back_off);
+	tcase_add_test(td, test_round_trip_that_gains_spins);
+	tcase_add_test(td, test_round_trip_that_does_not_gain_backs_off);
+	tcase_add_test(td, test_peer_starts_spinning_joins_early);
+	tcase_add_test(td, test_pause_forgets_failed_tries);
+	tcase_add_test(td, test_bursts_of_round_trips_spin);
 	tcase_add_test(td, test_burst_after_idle_masks_again);
 	tcase_add_test(td, test_leaving_by_cost_keeps_the_packet);
 	tcase_add_test(td, test_random_traffic_loses_nothing);
