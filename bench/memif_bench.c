@@ -92,7 +92,7 @@ struct opts {
 	bool interrupt;   /* rx_mode is interrupt or adaptive: wait on the eventfd */
 	double rate;      /* tx, ping: frames (round trips) per second; 0 = unpaced */
 	bool idle;        /* tx, ping: send nothing; rx, echo: measure from link up */
-	double on_s, off_s; /* tx: send for on_s, pause for off_s, repeat (0 = always on) */
+	double on_s, off_s; /* tx, ping: send for on_s, pause for off_s, repeat (0 = always on) */
 	int cpus[MAX_CPUS];
 	int ncpus;
 	uint8_t ring_log2;
@@ -385,6 +385,33 @@ static uint32_t tx_once(struct bench *b, struct qthread *t, uint16_t want)
 }
 
 /*
+ * --on-off (tx, ping): is this a pause? Then t->wake_at is its end. A new
+ * sending phase starts its pacing afresh: no catching up on the pause.
+ */
+static bool in_pause(struct bench *b, struct qthread *t)
+{
+	const struct opts *o = &b->o;
+	uint64_t cyc, on, in, now;
+
+	if (o->on_s <= 0)
+		return false;
+	cyc = (uint64_t)((o->on_s + o->off_s) * 1e9);
+	on = (uint64_t)(o->on_s * 1e9);
+	now = bench_now_ns();
+	in = (now - b->t_start) % cyc;
+	if (in >= on) {
+		t->in_off = true;
+		t->wake_at = now + (cyc - in);
+		return true;
+	}
+	if (t->in_off) {
+		t->in_off = false;
+		t->pace_base = 0;
+	}
+	return false;
+}
+
+/*
  * tx mode, one step: unpaced, a full burst; with --rate, bursts at computed
  * times: frame k of a sending phase is due at pace_base + k / rate, and a
  * burst (--burst frames; -b 1 paces frame by frame) goes out when its last
@@ -404,22 +431,8 @@ static bool tx_step(struct bench *b, struct qthread *t)
 		t->wake_at = bench_now_ns() + 10000000ull;
 		return false;
 	}
-	if (o->on_s > 0) {
-		uint64_t cyc = (uint64_t)((o->on_s + o->off_s) * 1e9), on = (uint64_t)(o->on_s * 1e9);
-		uint64_t in;
-
-		now = bench_now_ns();
-		in = (now - b->t_start) % cyc;
-		if (in >= on) {
-			t->in_off = true;
-			t->wake_at = now + (cyc - in);
-			return false;
-		}
-		if (t->in_off) { /* a new phase: no catching up on the pause */
-			t->in_off = false;
-			t->pace_base = 0;
-		}
-	}
+	if (in_pause(b, t))
+		return false;
 	if (o->rate <= 0)
 		return tx_once(b, t, o->burst) != 0;
 	now = bench_now_ns();
@@ -615,6 +628,8 @@ static bool ping_once(struct bench *b, struct qthread *t)
 			t->wake_at = bench_now_ns() + 10000000ull;
 			return false;
 		}
+		if (in_pause(b, t))
+			return false;
 		if (b->o.rate > 0) {
 			/* One round trip every 1/rate s; a late one does not
 			 * make the next ones come sooner. */
@@ -991,7 +1006,8 @@ RXM_HELP
 "                            trips/s (default: as fast as possible)\n"
 "      --idle                tx, ping: connect and send nothing; rx, echo: measure\n"
 "                            from link up and succeed without traffic (idle CPU)\n"
-"      --on-off ON,OFF       tx: send for ON s, pause OFF s, repeat\n"
+"      --on-off ON,OFF       tx, ping: send (at --rate, or as fast as possible)\n"
+"                            for ON s, pause OFF s, repeat\n"
 "  -Q, --quiet               no progress lines\n"
 "  -h, --help\n"
 "Prints a progress line every second and a final line\n"
