@@ -45,12 +45,13 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
  * For one-way traffic the second is the sender's period and the first is
  * smaller (interrupt mode takes several buffers per wake once they come
  * faster than it wakes), unless the queue never sleeps anyway: a wake that
- * lasts WAKE_NS without emptying the ring (full load) masks at once.
+ * lasts WAKE_NS without emptying the ring (full load) tries spinning at
+ * once, and at full load the time per buffer is tiny.
  *
  * For a round trip (request/response, ping-pong) the time between packets
  * includes our own wake-up and, if the peer adapts too, its own, so only
  * trying tells. When wakes come less than TRIAL_MAX_NS apart the queue
- * masks on trial. The trial's first window is the switch itself (the peer
+ * masks on trial (every mask is a trial). The trial's first window is the switch itself (the peer
  * may still be asleep): its spin may last as long as the wakes came apart,
  * and it is not judged. Then the queue stays masked while spin_ns <=
  * irq_ns * 9/8 (at a tie spinning has the better latency). A trial that
@@ -119,8 +120,8 @@ static void trial_failed(struct memif__adaptive *a)
 	a->joined = false;
 }
 
-/* Mask the peer's kicks; the pending eventfd brings the app's loop back. */
-static void go_masked(struct memif__queue *q, uint64_t now, bool trial)
+/* Mask the peer's kicks, on trial; the pending eventfd brings the app's loop back. */
+static void go_masked(struct memif__queue *q, uint64_t now)
 {
 	struct memif__adaptive *a = &q->ad;
 
@@ -134,7 +135,7 @@ static void go_masked(struct memif__queue *q, uint64_t now, bool trial)
 	a->win_pkts = 0;
 	a->spin_ns = irq_cost(a); /* no verdict until the window shows one */
 	a->gap_ns = WAKE_NS;
-	a->trial = trial ? TRIAL_WINDOWS : 0;
+	a->trial = TRIAL_WINDOWS; /* every mask starts as a trial */
 }
 
 /*
@@ -251,14 +252,10 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 	}
 	a->last_ns = now;
 	a->wake_pkts += n;
-	if (now - a->wake_ns >= WAKE_NS) {
-		/* Awake a whole wake-up's worth without emptying the ring: the
-		 * thread is busy anyway, let the peer stop kicking. */
-		go_masked(q, now, false);
-		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
-	}
-	if (a->ival_ns <= TRIAL_MAX_NS && a->backoff == 0) {
-		go_masked(q, now, true);
+	/* Awake a whole wake-up's worth without emptying the ring (the
+	 * thread is busy anyway: full load), or wakes close together: try. */
+	if (a->backoff == 0 && (now - a->wake_ns >= WAKE_NS || a->ival_ns <= TRIAL_MAX_NS)) {
+		go_masked(q, now);
 		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
 	}
 	if (more)
