@@ -30,8 +30,15 @@ what the page shows, everything else must be equal: the figures of
 `time=... ms` and `rtt min/avg/max = ...`, fd numbers (`fd 15`), MAC
 addresses, and the version in `"VPP 26.06-release"`.
 """
+import os
 import re
 import sys
+
+# The docs tests' own reading of a shell block (comments dropped, continuation
+# lines joined), so that this page's commands are read as every page's are.
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs"))
+from check_docs import commands  # noqa: E402
 
 
 def blocks(path):
@@ -57,20 +64,6 @@ def blocks(path):
         i = j + 1
 
 
-def commands(body):
-    out, cur = [], ""
-    for line in body:
-        line = re.sub(r"\s+#\s.*$", "", line).rstrip()
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if line.endswith("\\"):
-            cur += line[:-1].strip() + " "
-            continue
-        out.append(re.sub(r"\s+", " ", (cur + line).strip()))
-        cur = ""
-    return out
-
-
 def plan(page, test):
     steps, errors = [], []
     marker = re.compile(r"^<!--\s*test:\s*by\s+(.*?)\s*-->$")
@@ -87,7 +80,7 @@ def plan(page, test):
                 errors.append(f"{page}:{line}: a ```{what} block not marked "
                               f"<!-- test: by {test} -->")
                 continue
-            steps.extend(f"S {c}" for c in commands(body))
+            steps.extend(f"S {c}" for c in commands("\n".join(body)))
             last_sh = line
         elif prev == "<!-- output -->":
             if last_sh is None:
