@@ -13,10 +13,13 @@
 #       interrupt mode);
 #   (d) scaling with 1, 2 and 4 queues (on 2 cores: queues share a core);
 #   (e) receive modes side by side, same sender: polling, interrupt and
-#       adaptive at full load (64, 1500 B), at a light load (ping-pong paced
-#       at 10 k round trips/s: p99 and CPU per packet) and idle (CPU), with the
-#       receiver's CPU use; adaptive switching both ways (traffic, pause,
-#       traffic: packets after the pause, MASK_INT seen set and cleared);
+#       adaptive at full load (64, 1500 B), at offered loads of ping-pong
+#       (1 k, 10 k and 100 k round trips/s, and on/off bursts: p50/p99 and the
+#       echo side's CPU per frame) and idle (CPU); adaptive switching both
+#       ways (traffic, pause, traffic: packets after the pause, MASK_INT seen
+#       set and cleared); issue 21's verdicts (adaptive against the better of
+#       interrupt and polling) as medians of paired ratios. --only rxm runs
+#       this group alone and rewrites only its section of an existing report;
 #   (f) zero copy: memif-bench tx --zero-copy (slave) vs testpmd txonly
 #       zero-copy=yes (client), 64/1500/9000 bytes, and testpmd's zero-copy
 #       client into our master;
@@ -40,8 +43,8 @@
 # never enter the medians while clean runs of the same case exist.
 #
 # Writes a Markdown report (default docs/performance.md) and plots
-# (docs/img/perf-throughput.png, perf-latency.png, perf-rxmodes.png) when gnuplot
-# is installed.
+# (docs/img/perf-throughput.png, perf-latency.png, perf-rxmodes.png,
+# perf-rxmodes-load.png) when gnuplot is installed.
 #
 # Usage: bench/compare.sh [--quick] [--bin-dir DIR] [--out FILE] [options]
 # See --help. Run as root (testpmd without hugepages); dpdk-testpmd optional.
@@ -75,6 +78,8 @@ no_dpdk=0
 no_plot=0
 rxm_reps=3
 light_rate=10000
+rxm_rates="1000 10000 100000"
+rxm_onoff="0.002,0.018"
 zc_sizes="64 1500 9000"
 zc_reps=3
 if_counts="1 64 1024"
@@ -101,7 +106,12 @@ usage: bench/compare.sh [options]
   --queues "A B"     queue counts for the scaling part (default "$queues")
   --lat-secs S       seconds per latency, light-load and idle run (default $lat_secs)
   --rxm-reps N       repetitions of each receive-mode case (default $rxm_reps)
-  --light-rate PPS   light load: ping-pong round trips per second (default $light_rate)
+  --rxm-rates "A B"  offered loads of the receive-mode part: ping-pong round
+                     trips per second (default "$rxm_rates")
+  --rxm-on-off ON,OFF  on/off bursts of the receive-mode part: back-to-back
+                     round trips for ON s, silence for OFF s (default $rxm_onoff)
+  --light-rate PPS   the load of issue 14's light-load verdicts (default
+                     $light_rate; added to --rxm-rates if missing)
   --zc-sizes "A B"   frame sizes of the zero-copy part (default "$zc_sizes")
   --zc-reps N        repetitions of each zero-copy case (default $zc_reps)
   --if-counts "A B"  interface counts of the scale part (default "$if_counts")
@@ -115,8 +125,9 @@ usage: bench/compare.sh [options]
   --no-dpdk          skip every testpmd part
   --no-vpp           skip the VPP part (it is skipped anyway when no VPP is
                      found: see test/interop/vpp_lib.sh, MEMIF_VPP_DIR)
-  --only vpp         run only the VPP part and replace only its section of
-                     the existing report (--out), keeping everything else
+  --only vpp|rxm     run only the VPP part (vpp) or the receive-mode part
+                     (rxm) and replace only its section of the existing
+                     report (--out), keeping everything else
   --no-plot          no PNG
   --keep             keep the work directory with every log
   --report-from DIR  no measuring: rewrite the report and plots from the work
@@ -135,6 +146,8 @@ while [ $# -gt 0 ]; do
 	--queues) queues=$2; shift ;;
 	--lat-secs) lat_secs=$2; shift ;;
 	--rxm-reps) rxm_reps=$2; shift ;;
+	--rxm-rates) rxm_rates=$2; shift ;;
+	--rxm-on-off) rxm_onoff=$2; shift ;;
 	--light-rate) light_rate=$2; shift ;;
 	--zc-sizes) zc_sizes=$2; shift ;;
 	--zc-reps) zc_reps=$2; shift ;;
@@ -144,7 +157,10 @@ while [ $# -gt 0 ]; do
 	--vpp-reps) vpp_reps=$2; shift ;;
 	--no-vpp) no_vpp=1 ;;
 	--only)
-		[ "$2" = vpp ] || { echo "compare.sh: --only takes vpp (the one group that can run alone)" >&2; exit 2; }
+		case $2 in
+		vpp | rxm) ;;
+		*) echo "compare.sh: --only takes vpp or rxm (the groups that can run alone)" >&2; exit 2 ;;
+		esac
 		only=$2; shift ;;
 	--retries) retries=$2; shift ;;
 	--quiet-max) quiet_max=$2; shift ;;
@@ -163,8 +179,11 @@ if [ "$quick" = 1 ]; then
 	reps=1; secs=2; warm=0.5; sizes="64"; queues="1"; lat_secs=1; lat_reps=1
 	mix_reps=1; scale_reps=1; retries=0; quiet_max=0
 	rxm_reps=1; zc_sizes="64"; zc_reps=1; if_counts="1"; if_reps=1
-	vpp_sizes="64"; vpp_reps=1
+	vpp_sizes="64"; vpp_reps=1; rxm_rates="$light_rate"
 fi
+[[ " $rxm_rates " == *" $light_rate "* ]] || rxm_rates="$rxm_rates $light_rate"
+rxm_rates=$(tr ' ' '\n' <<<"$rxm_rates" | grep . | sort -n | tr '\n' ' ')
+rxm_rates=${rxm_rates% }
 # The VPP part's window: in a smoke run about 2 s per run, VPP's start included.
 vpp_secs=$secs
 vpp_warm=$warm
@@ -283,8 +302,8 @@ vpp_version=""
 vpp_why=""
 if [ -n "$report_from" ]; then
 	:
-elif [ "$no_vpp" = 1 ]; then
-	vpp_why="--no-vpp"
+elif [ "$no_vpp" = 1 ] || [ "$only" = rxm ]; then
+	[ "$only" = rxm ] && vpp_why="--only rxm" || vpp_why="--no-vpp"
 else
 	# shellcheck source=../test/interop/vpp_lib.sh
 	. "$root/test/interop/vpp_lib.sh"
@@ -471,7 +490,7 @@ moved() { [ "$(field pps "$1")" != "" ] && [ "$(field pps "$1")" != 0 ]; }
 lat_of() { echo "p50=$(field p50_ns "$1") p99=$(field p99_ns "$1") p999=$(field p999_ns "$1") samples=$(field samples "$1")"; }
 
 ours_tt() { # size queues [rx mode [sender options...]]
-	local size=$1 q=$2 m=${3:-polling} tag sock rx tx line kind="ours->ours"
+	local size=$1 q=$2 m=${3:-polling} tag sock rx tx line kind="${tt_kind:-}ours->ours"
 	shift 2
 	[ $# -gt 0 ] && shift
 	tag=$cur_tag
@@ -481,7 +500,7 @@ ours_tt() { # size queues [rx mode [sender options...]]
 	tx=("$bench" tx --role slave --socket "$sock" --size "$size" --burst 32 --queues "$q"
 		--duration "$(awk -v s="$secs" -v w="$warm" 'BEGIN { print s + w + 5 }')"
 		--cpu "$cpu_tx" --quiet "$@")
-	[ "$m" != polling ] && kind="ours->ours $m"
+	[ "$m" != polling ] && kind="${tt_kind:-}ours->ours $m"
 	[ $# -gt 0 ] && kind="$kind ($*)"
 	note_cmd "$kind rx" "${rx[*]}"
 	note_cmd "$kind tx" "${tx[*]}"
@@ -571,21 +590,32 @@ efd_floor() { # "" | --epoll
 	[ -n "$line" ] && lat_of "$line"
 }
 
-# Light load: ping paced at $light_rate round trips/s against echo, both in
-# receive mode $1; the echo side is the receiver whose CPU is reported.
-ours_light() { # mode
-	local m=$1 tag sock line eline
+# An offered load of round trips: ping paced at `rate` round trips/s (0:
+# back to back), or on/off bursts of back-to-back round trips, against echo,
+# both in receive mode $1; the echo side is the receiver whose CPU is
+# reported, over its whole run (pauses included). At low rates a run lasts
+# long enough for 5000 round trips, so that p99 rests on 50 of them.
+ours_rt() { # mode rate [on,off]
+	local m=$1 r=$2 oo=${3:-} tag sock line eline dur kind
 	tag=$cur_tag
 	sock="$work/$tag.sock"
+	dur=$(awk -v s="$lat_secs" -v r="$r" 'BEGIN { d = r > 0 ? 5000 / r : 0; print (d > s ? d : s) }')
 	local echo_cmd=("$bench" echo --role master --socket "$sock" --size 64 --mode "$m"
 		--duration 0 --cpu "$cpu_rx" --wait 15 --quiet)
 	local ping_cmd=("$bench" ping --role slave --socket "$sock" --size 64 --burst 1 --mode "$m"
-		--rate "$light_rate" --duration "$lat_secs" --delay 0.2 --cpu "$cpu_tx" --quiet)
-	note_cmd "light $m echo" "${echo_cmd[*]}"
-	note_cmd "light $m ping" "${ping_cmd[*]}"
+		--duration "$dur" --delay 0.2 --cpu "$cpu_tx" --quiet)
+	if [ -n "$oo" ]; then
+		ping_cmd+=(--on-off "$oo")
+		kind="rxm on/off $m"
+	else
+		[ "$r" -gt 0 ] && ping_cmd+=(--rate "$r")
+		kind="rxm $r/s $m"
+	fi
+	note_cmd "$kind echo" "${echo_cmd[*]}"
+	note_cmd "$kind ping" "${ping_cmd[*]}"
 	srv_start echo "${echo_cmd[@]}" || return
 	# echo ends when ping leaves; its CPU covers link up to then.
-	cli_then_srv ping 50 timeout -s INT $((lat_secs + 30)) "${ping_cmd[@]}"
+	cli_then_srv ping 50 timeout -s INT "$(awk -v d="$dur" 'BEGIN { printf "%d", d + 30 }')" "${ping_cmd[@]}"
 	line=$(grep '^RESULT' "$work/$tag.ping.log")
 	eline=$(grep '^RESULT' "$work/$tag.echo.log")
 	[ -n "$line" ] && [ "$(field samples "$line")" -gt 0 ] 2>/dev/null &&
@@ -602,8 +632,8 @@ ours_idle() { # mode
 	local tx=("$bench" tx --idle --role slave --socket "$sock"
 		--duration "$(awk -v s="$lat_secs" -v w="$warm" 'BEGIN { print s + w + 5 }')"
 		--cpu "$cpu_tx" --quiet)
-	note_cmd "idle $m rx" "${rx[*]}"
-	note_cmd "idle $m tx" "${tx[*]}"
+	note_cmd "rxm idle $m rx" "${rx[*]}"
+	note_cmd "rxm idle $m tx" "${tx[*]}"
 	srv_start rx "${rx[@]}" || return
 	cli_while_srv tx timeout -s INT $((lat_secs + 30)) "${tx[@]}"
 	line=$(grep '^RESULT' "$work/$tag.rx.log")
@@ -624,8 +654,8 @@ ours_switch() {
 		--cpu "$cpu_rx" --wait 15 --quiet)
 	local tx=("$bench" tx --role slave --socket "$sock" --on-off "0.4,0.4" --duration 2
 		--cpu "$cpu_tx" --quiet)
-	note_cmd "switch rx" "${rx[*]}"
-	note_cmd "switch tx" "${tx[*]}"
+	note_cmd "rxm switch rx" "${rx[*]}"
+	note_cmd "rxm switch tx" "${tx[*]}"
 	srv_start rx "${rx[@]}" || return
 	cli_then_srv tx 50 timeout -s INT 30 "${tx[@]}"
 	line=$(grep '^RESULT' "$work/$tag.rx.log")
@@ -947,6 +977,27 @@ measure_ours() { # as measure
 # ABAB...: ours first in odd repetitions, DPDK first in even ones.
 ab_order() { [ $(($1 % 2)) = 0 ] && echo "dpdk ours" || echo "ours dpdk"; }
 
+# The words after the first, rotated left by (rep - 1).
+rotate() { # rep words...
+	local k=$((($1 - 1) % ($# - 1))) i
+	shift
+	local w=("$@")
+	for i in $(seq 0 $((${#w[@]} - 1))); do
+		printf '%s ' "${w[$(((i + k) % ${#w[@]}))]}"
+	done
+}
+
+# Threads expected busy in a ping-pong run: polling echo spins (and ping while
+# it waits); adaptive may spin on both sides at 50 k round trips/s and more,
+# or back to back (rate 0); interrupt mode runs one side at a time.
+rt_busy() { # mode rate
+	if [ "$1" = polling ] || { [ "$1" = adaptive ] && { [ "$2" = 0 ] || [ "$2" -ge 50000 ]; }; }; then
+		echo 2
+	else
+		echo 1
+	fi
+}
+
 # ---- the run ---------------------------------------------------------------------
 
 if [ -n "$report_from" ]; then
@@ -965,7 +1016,7 @@ if [ "$only" = vpp ] && [ "$vpp_ok" != 1 ]; then
 	echo "skipped: --only vpp: ${vpp_why:-no VPP found}"
 	exit 77
 fi
-if [ "$only" != vpp ]; then
+if [ -z "$only" ]; then
 log "(a) throughput: ours->ours vs testpmd->testpmd"
 for rep in $(seq 1 "$reps"); do
 	for size in $sizes; do
@@ -1006,29 +1057,44 @@ for rep in $(seq 1 "$scale_reps"); do
 	done
 done
 
-log "(e) receive modes: $rx_modes"
+fi # not --only
+if [ -z "$only" ] || [ "$only" = rxm ]; then
+log "(e) receive modes: $rx_modes; round trips at ${rxm_rates// / and }/s and on/off $rxm_onoff"
+tt_kind="rxm "
 for rep in $(seq 1 "$rxm_reps"); do
+	# The modes in turn, starting one further each repetition: a drift of
+	# the host does not always hit the same mode first.
+	order=$(rotate "$rep" $rx_modes)
 	for size in 64 1500; do
 		[ "$quick" = 1 ] && [ "$size" != 64 ] && continue
-		for m in $rx_modes; do
+		for m in $order; do
 			# Sender and receiver both busy at full load.
 			measure_ours "sec=rxm load=full mode=$m size=$size rep=$rep" 2 ours_tt "$size" 1 "$m"
 		done
 	done
-	for m in $rx_modes; do
-		# Polling ping and echo both spin; otherwise one side at a time.
-		measure_ours "sec=rxm load=light mode=$m rep=$rep" "$([ "$m" = polling ] && echo 2 || echo 1)" ours_light "$m"
+	for r in $rxm_rates; do
+		for m in $order; do
+			# Polling echo spins; adaptive may spin on both sides once
+			# round trips come faster than a wake-up; else one side
+			# at a time.
+			measure_ours "sec=rxm load=light rate=$r mode=$m rep=$rep" "$(rt_busy "$m" "$r")" ours_rt "$m" "$r"
+		done
 	done
-	for m in $rx_modes; do
+	for m in $order; do
+		measure_ours "sec=rxm load=onoff mode=$m rep=$rep" "$(rt_busy "$m" 0)" ours_rt "$m" 0 "$rxm_onoff"
+	done
+	for m in $order; do
 		measure_ours "sec=rxm load=idle mode=$m rep=$rep" "$([ "$m" = polling ] && echo 1 || echo 0)" ours_idle "$m"
 	done
 done
+tt_kind=""
 if [[ " $rx_modes " == *" adaptive "* ]]; then
 	measure "sec=switch rep=1" 2 ours_switch
 	[ $? = 2 ] && fail_switch=1
 	grep 'sec=switch ' "$results" | grep -q ' ok=1 ' || fail_switch=1
 fi
-
+fi # receive modes
+if [ -z "$only" ]; then
 log "(f) zero copy: ours vs testpmd"
 for rep in $(seq 1 "$zc_reps"); do
 	for size in $zc_sizes; do
@@ -1053,9 +1119,9 @@ for rep in $(seq 1 "$if_reps"); do
 	[ -n "$testpmd" ] && [[ " $if_counts " == *" 1 "* ]] &&
 		measure "sec=ifscale impl=dpdk count=1 rep=$rep" 1 if_scale dpdk 1
 done
-fi # not --only vpp
+fi # not --only
 
-if [ "$vpp_ok" = 1 ]; then
+if [ "$vpp_ok" = 1 ] && { [ -z "$only" ] || [ "$only" = vpp ]; }; then
 	# VPP polls on one core and the peer on the other: expect 2. The smoke
 	# run checks our side only (VPP -> ours, ours -> VPP).
 	log "(h) with VPP $vpp_version: VPP -> peer and peer -> VPP, ours vs testpmd"
@@ -1104,8 +1170,8 @@ printf 'start_ts=%s\nend_ts=%s\nbest_probe=%s\nbin_dir=%s\ntestpmd=%s\nquick=%s\
 	"$sizes" "$queues" "$lat_secs" "$lat_reps" "$mix_reps" "$retries" >>"$work/meta.txt"
 printf 'only=%s\nvpp_ok=%s\nvpp_version=%q\nvpp_why=%q\nvpp_sizes="%s"\nvpp_reps=%s\nvpp_secs=%s\nvpp_warm=%s\n' \
 	"$only" "$vpp_ok" "$vpp_version" "$vpp_why" "$vpp_sizes" "$vpp_reps" "$vpp_secs" "$vpp_warm" >>"$work/meta.txt"
-printf 'rx_modes="%s"\nrxm_reps=%s\nlight_rate=%s\nzc_sizes="%s"\nzc_reps=%s\nif_counts="%s"\nif_reps=%s\nfail_switch=%s\n' \
-	"$rx_modes" "$rxm_reps" "$light_rate" "$zc_sizes" "$zc_reps" "$if_counts" "$if_reps" \
+printf 'rx_modes="%s"\nrxm_reps=%s\nlight_rate=%s\nrxm_rates="%s"\nrxm_onoff=%s\nzc_sizes="%s"\nzc_reps=%s\nif_counts="%s"\nif_reps=%s\nfail_switch=%s\n' \
+	"$rx_modes" "$rxm_reps" "$light_rate" "$rxm_rates" "$rxm_onoff" "$zc_sizes" "$zc_reps" "$if_counts" "$if_reps" \
 	"$fail_switch" >>"$work/meta.txt"
 fi # not --report-from
 
@@ -1139,6 +1205,350 @@ usec() { awk -v v="$1" 'BEGIN { if (v == "-") print "–"; else printf "%.1f", v
 num() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { if (v == "-" || v == "") print "–"; else printf "%.*f", d, v }'; }
 mib() { awk -v v="$1" 'BEGIN { if (v == "-" || v == "") print "–"; else printf "%.2f", v / 1048576 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "–"; else printf "%.2f", a / b }'; }
+# Verdict against a target (ratios of medians).
+verdict() { # value, target, "ge"|"le"
+	awk -v v="$1" -v t="$2" -v d="$3" 'BEGIN {
+		if (v == "–" || v == "") { print "not measured"; exit }
+		ok = d == "ge" ? v >= t : v <= t
+		print ok ? "**met**" : "**not met**" }'
+}
+# A row: the ratio of two cases' medians of `key` against the target.
+verdict_row() { # target text, case, reference case, key, target, "ge"|"le"
+	local a b r
+	read -r a _ _ _ _ < <(stat "$2" "$4")
+	read -r b _ _ _ _ < <(stat "$3" "$4")
+	r=$(ratio "$a" "$b")
+	echo "| $1 | $r | $(verdict "$r" "$5" "$6") |"
+}
+
+# ---- the receive-mode section -----------------------------------------------------
+# Written between markers, like the VPP section: a full run puts it in the
+# report, --only rxm puts it in place of the existing one (and its plots).
+
+rxm_cmd_re='^rxm '
+
+# Paired ratio over repetitions: A's KEY / B's KEY, each repetition's A and B
+# measured next to each other, so that a drift of the host hits both. Per
+# case and repetition the clean run counts (the last flagged one if there is
+# none). -> "median min max n flag"
+paired() { # caseA caseB key
+	awk -v fa="$1" -v fb="$2" -v key="$3" '
+		function get(k,   i, kv) {
+			for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] }
+			return ""
+		}
+		function take(side,   r, v, ok) {
+			r = get("rep"); v = get(key); ok = / status=ok /
+			if (v == "" || v == "-" || / status=failed /) return
+			if (ok || !((side, r) in good)) { val[side, r] = v; if (ok) good[side, r] = 1 }
+		}
+		index($0, fa) == 1 { take("a") }
+		index($0, fb) == 1 { take("b") }
+		END {
+			for (k in val) {
+				split(k, p, SUBSEP)
+				if (p[1] != "a" || !(("b", p[2]) in val) || val["b", p[2]] + 0 == 0) continue
+				x[++n] = val["a", p[2]] / val["b", p[2]]
+				if (!(("a", p[2]) in good) || !(("b", p[2]) in good)) flag = "*"
+			}
+			if (!n) { print "- - - 0 -"; exit }
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+			m = n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
+			printf "%.4f %.4f %.4f %d %s\n", m, x[1], x[n], n, flag == "" ? "-" : flag
+		}' "$results"
+}
+
+# A verdict row from a paired ratio: "| text | median (min–max, n) | verdict |";
+# target "-" reports the ratio without judging it.
+paired_row() { # text caseA caseB key target ge|le
+	local m lo hi n fl
+	read -r m lo hi n fl < <(paired "$2" "$3" "$4")
+	[ "$fl" = "-" ] && fl=""
+	if [ "$n" = 0 ]; then
+		echo "| $1 | – | not measured |"
+	elif [ "$5" = - ]; then
+		echo "| $1 | $(num "$m" 2)$fl ($(num "$lo" 2)–$(num "$hi" 2), n=$n) | reported |"
+	else
+		echo "| $1 | $(num "$m" 2)$fl ($(num "$lo" 2)–$(num "$hi" 2), n=$n) | $(verdict "$(num "$m" 2)" "$5" "$6") |"
+	fi
+}
+
+# The name of an offered load: 10000 -> "10 k round trips/s".
+load_name() { # rate | onoff
+	if [ "$1" = onoff ]; then
+		echo "on/off (${rxm_onoff%,*} s on, ${rxm_onoff#*,} s off)"
+	else
+		awk -v r="$1" 'BEGIN { if (r >= 1000 && r % 1000 == 0) printf "%d k round trips/s\n", r / 1000; else printf "%d round trips/s\n", r }'
+	fi
+}
+
+rxm_case() { # rate|onoff mode -> the labels of that case
+	[ "$1" = onoff ] && echo "sec=rxm load=onoff mode=$2 " || echo "sec=rxm load=light rate=$1 mode=$2 "
+}
+
+rxm_section() {
+	local size m pm om omin omax on ofl c cn mk r lc rt n fl p50 p99 p999 l lab val ic v k row
+	echo "<!-- rxm:begin -->"
+	echo "## Receive modes: polling, interrupt, adaptive"
+	echo
+	if [ "$only" = rxm ]; then
+		echo "This section alone was measured by \`bench/compare.sh --only rxm\` on $(date -u -d "@$start_ts" '+%Y-%m-%d %H:%M UTC')"
+		echo "($(( (end_ts - start_ts) / 60 )) min $(( (end_ts - start_ts) % 60 )) s, library at commit \`$commit\`$dirty); the rest of the page"
+		echo "comes from the run named at the top."
+	else
+		echo "Measured in the same run as the rest of this page."
+	fi
+	echo
+	echo "The same sender for every mode; only the receiver's \`--mode\` changes. **Polling** spins on"
+	echo "\`memif_rx_burst\`; **interrupt** waits in \`epoll_wait\` on the queue's eventfd and then calls"
+	echo "\`memif_rx_burst\` until it returns SUCCESS (ring drained); **adaptive**"
+	echo "(\`MEMIF_RX_MODE_ADAPTIVE\`) is the same application loop, and the library decides from the"
+	echo "traffic whether to behave as interrupt mode or to mask the sender's interrupts and keep the"
+	echo "eventfd set, so that the loop spins ([event-loop.md](event-loop.md#adaptive-mode))."
+	echo "CPU is the receiving process's user + system time (\`getrusage\`) over the measured interval,"
+	echo "in % of one core (its control thread included); CPU per frame is that time over the frames"
+	echo "it handled. *MASK_INT* is the share of 10 ms samples in which the receive ring asked the"
+	echo "sender not to signal. $rxm_reps runs per case, the modes in turn (each repetition starts"
+	echo "with the next mode); tables give medians, verdicts the median over the repetitions of the"
+	echo "ratio of two modes measured next to each other (min–max beside it)."
+	[[ " $rx_modes " == *" adaptive "* ]] || echo "
+(The library measured has no adaptive mode: its rows are empty.)"
+	echo
+	echo "| target (issue 21: adaptive never worse than the better of interrupt and polling) | measured | |"
+	echo "| --- | ---: | --- |"
+	for size in 64 1500; do
+		paired_row "full load, $size B: adaptive / polling rate ≥ 0.95" \
+			"sec=rxm load=full mode=adaptive size=$size " "sec=rxm load=full mode=polling size=$size " pps 0.95 ge
+	done
+	read -r ic _ _ _ _ < <(stat "sec=rxm load=idle mode=adaptive " cpu)
+	v=$(num "$ic" 2)
+	echo "| idle: adaptive receiver CPU ≤ 1 % of a core | $v % | $(verdict "$v" 1 le) |"
+	for r in $rxm_rates onoff; do
+		paired_row "$(load_name "$r"): adaptive / interrupt CPU per frame ≤ 1.1" \
+			"$(rxm_case "$r" adaptive)" "$(rxm_case "$r" interrupt)" cpu_ns 1.1 le
+		paired_row "$(load_name "$r"): adaptive / interrupt p99 round trip ≤ 1.0" \
+			"$(rxm_case "$r" adaptive)" "$(rxm_case "$r" interrupt)" p99 1.0 le
+	done
+	for r in $rxm_rates onoff; do
+		paired_row "$(load_name "$r"), 64 B: adaptive / polling p50 round trip" \
+			"$(rxm_case "$r" adaptive)" "$(rxm_case "$r" polling)" p50 - -
+	done
+	echo
+	echo "| target (issue 14) | measured | |"
+	echo "| --- | ---: | --- |"
+	for size in 64 1500; do
+		verdict_row "adaptive / polling rate at $size B, full load ≥ 0.90" \
+			"sec=rxm load=full mode=adaptive size=$size " "sec=rxm load=full mode=polling size=$size " pps 0.90 ge
+	done
+	echo "| adaptive receiver idle: CPU ≤ 1 % of a core (≈ 0) | $v % | $(verdict "$v" 1 le) |"
+	verdict_row "light load ($light_rate/s): adaptive CPU per packet ≤ 0.1 × polling's" \
+		"$(rxm_case "$light_rate" adaptive)" "$(rxm_case "$light_rate" polling)" cpu_ns 0.1 le
+	verdict_row "light load: adaptive p99 round trip ≤ interrupt's" \
+		"$(rxm_case "$light_rate" adaptive)" "$(rxm_case "$light_rate" interrupt)" p99 1.0 le
+	echo
+	echo "### Full load: \`memif-bench tx\` (slave, unthrottled) → \`memif-bench rx\` (master)"
+	echo
+	echo "| frame | mode | Mpps (min–max) | vs polling | receiver CPU % | CPU ns/pkt | MASK_INT set |"
+	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+	for size in 64 1500; do
+		read -r pm _ _ _ _ < <(stat "sec=rxm load=full mode=polling size=$size " pps)
+		for m in polling interrupt adaptive; do
+			read -r om omin omax on ofl < <(stat "sec=rxm load=full mode=$m size=$size " pps)
+			read -r c _ _ _ _ < <(stat "sec=rxm load=full mode=$m size=$size " cpu)
+			read -r cn _ _ _ _ < <(stat "sec=rxm load=full mode=$m size=$size " cpu_ns)
+			read -r mk _ _ _ _ < <(stat "sec=rxm load=full mode=$m size=$size " masked)
+			echo "| $size B | $m | $(cell "$om" "$omin" "$omax" "$on" "${ofl:--}") | $(ratio "$om" "$pm") | $(num "$c") | $(num "$cn") | $(num "$mk" 0) % |"
+		done
+	done
+	echo
+	echo "### Offered loads: ping-pong round trips, 64-byte frames"
+	echo
+	echo "\`memif-bench ping --rate R\` (slave) sends one frame every 1/R s (sleeping in"
+	echo "\`clock_nanosleep\` in between) and waits for \`memif-bench echo\` (master) to return it; a round"
+	echo "trip that comes back late sends the next at once, without catching up, so a mode whose round"
+	echo "trip is longer than 1/R makes fewer (the round trips/s column). **on/off**: \`--on-off"
+	echo "$rxm_onoff\`, round trips back to back for ${rxm_onoff%,*} s, then ${rxm_onoff#*,} s of silence. Both sides run in"
+	echo "the mode of the row; a run lasts ${lat_secs} s, or longer where 5000 round trips at the offered rate"
+	echo "take longer (1 k/s: 5 s). CPU is the echo side's over its whole run (link up to the end,"
+	echo "pauses included), per frame echoed."
+	echo
+	echo "| load | mode | round trips/s | p50 µs | p99 µs | p99.9 µs | echo CPU % | CPU µs/frame | MASK_INT set |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	for r in $rxm_rates onoff; do
+		row="$r"
+		[ "$r" = onoff ] && row=0
+		for m in polling interrupt adaptive; do
+			lc=$(rxm_case "$r" "$m")
+			read -r rt _ _ n fl < <(stat "$lc" rtps)
+			read -r p50 _ _ _ _ < <(stat "$lc" p50)
+			read -r p99 _ _ _ _ < <(stat "$lc" p99)
+			read -r p999 _ _ _ _ < <(stat "$lc" p999)
+			read -r c _ _ _ _ < <(stat "$lc" cpu)
+			read -r cn _ _ _ _ < <(stat "$lc" cpu_ns)
+			read -r mk _ _ _ _ < <(stat "$lc" masked)
+			[ "$fl" = "-" ] && fl=""
+			echo "| $(load_name "$r") | $m | $(num "$rt" 0)$fl | $(usec "$p50") | $(usec "$p99") | $(usec "$p999") | $(num "$c") | $(usec "$cn") | $(num "$mk" 0) % |"
+			row="$row $(awk -v a="$cn" -v b="$p99" 'BEGIN { printf "%s %s", a == "-" ? -1 : a / 1e3, b == "-" ? -1 : b / 1e3 }')"
+		done
+		[ "$r" != onoff ] && echo "$row" >>"$rxm_load_dat"
+	done
+	echo
+	echo "### Idle: link up, nothing sent"
+	echo
+	echo "\`memif-bench rx --idle\` (master) against \`memif-bench tx --idle\` (slave), ${lat_secs} s measured."
+	echo "The process figure includes memif-bench's own control thread (a 100 ms timer tick); the"
+	echo "data thread is the receive loop alone."
+	echo
+	echo "| mode | receiver CPU % (process) | data thread CPU % |"
+	echo "| --- | ---: | ---: |"
+	for m in polling interrupt adaptive; do
+		read -r c _ _ n fl < <(stat "sec=rxm load=idle mode=$m " cpu)
+		read -r tc _ _ _ _ < <(stat "sec=rxm load=idle mode=$m " thr_cpu)
+		[ "$fl" = "-" ] && fl=""
+		echo "| $m | $(num "$c" 2)$fl | $(num "$tc" 2) |"
+	done
+	echo
+	if grep -q 'sec=switch ' "$results"; then
+		swl=$(grep 'sec=switch ' "$results" | grep ' ok=1 ' | tail -n1)
+		[ -n "$swl" ] || swl=$(grep 'sec=switch ' "$results" | tail -n1)
+		echo "**Switching both ways** (adaptive receiver; the sender alternates 0.4 s at full rate and 0.4 s"
+		echo "of silence for 2 s): $(field pkts "$swl") packets, traffic resumed after a pause"
+		echo "$(field resumes "$swl") times, MASK_INT seen set $(field to_masked "$swl") and cleared"
+		echo "$(field to_unmasked "$swl") times: **$([ "$(field ok "$swl")" = 1 ] && echo passed || echo failed)**."
+		echo
+	fi
+	for m in polling interrupt adaptive; do
+		row="$m"
+		for k in "load=full mode=$m size=64 :pps" "load=full mode=$m size=1500 :pps" \
+			"load=full mode=$m size=64 :cpu" "load=full mode=$m size=1500 :cpu" \
+			"load=light rate=$light_rate mode=$m :cpu" "load=idle mode=$m :cpu"; do
+			read -r v _ _ _ _ < <(stat "sec=rxm ${k%:*}" "${k##*:}")
+			# Missing: 0 for a rate, -1 for a CPU figure (0 % is a result).
+			case ${k##*:} in
+			pps) row="$row $(awk -v v="$v" 'BEGIN { print v == "-" ? 0 : v / 1e6 }')" ;;
+			*) row="$row $(awk -v v="$v" 'BEGIN { print v == "-" ? -1 : v }')" ;;
+			esac
+		done
+		echo "$row" >>"$rxm_dat"
+	done
+	if [ "$no_plot" = 0 ] && command -v gnuplot >/dev/null; then
+		echo "![receive modes](img/perf-rxmodes.png)"
+		echo
+		echo "![receive modes against the offered load](img/perf-rxmodes-load.png)"
+		echo
+	fi
+	echo "Runs, with probes and flags as in [Noise](#noise):"
+	echo
+	echo "| run | result | probe before / after (ns) | other runnable tasks | status |"
+	echo "| --- | --- | ---: | ---: | --- |"
+	grep -E 'sec=(rxm|switch) ' "$results" | while read -r l; do
+		lab=$(sed 's/ tag=.*//; s/sec=//' <<<"$l")
+		val=$(field pps "$l")
+		if [ -n "$val" ]; then val="$(mpps "$val") Mpps"; else v=$(field p50 "$l"); val=${v:+p50 $(usec "$v") µs}; fi
+		if [ -z "$val" ] && [ -n "$(field cpu "$l")" ]; then val="CPU $(field cpu "$l") %"; fi
+		if [ -z "$val" ] && [ -n "$(field resumes "$l")" ]; then val="resumes $(field resumes "$l"), ok=$(field ok "$l")"; fi
+		echo "| $lab | ${val:-–} | $(field probe_before "$l") / $(field probe_after "$l") | $(field others "$l") | $(field status "$l") |"
+	done
+	echo
+	echo "Commands, exactly as run (temporary socket paths in a work directory):"
+	echo
+	echo '```'
+	grep -E "$rxm_cmd_re" "$commands"
+	echo '```'
+	echo
+	echo "Only this section again: \`sudo bench/compare.sh --only rxm\` (about $(( (rxm_reps * (3 * ($(wc -w <<<"$rxm_rates") + 3 + 2)) * 6 + 59) / 60 )) min without re-runs;"
+	echo "\`--keep\` keeps the work directory, from which \`--report-from DIR\` rewrites the section)."
+	echo "<!-- rxm:end -->"
+}
+
+# The receive-mode plots: bars (full load rate, CPU by load) and curves
+# (CPU per frame and p99 against the offered load, one line per mode).
+rxm_plots() {
+	[ "$no_plot" = 0 ] && command -v gnuplot >/dev/null || return 0
+	mkdir -p "$img_dir"
+	gnuplot <<GP 2>"$work/gnuplot-rxm.err" || log "gnuplot failed: $(cat "$work/gnuplot-rxm.err")"
+set terminal pngcairo size 1300,600 font "DejaVu Sans,12"
+set output "$plot_rxm"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key top right
+set xtics nomirror
+set multiplot layout 1,2 title "receive modes, same sender, one core per process (medians)"
+set yrange [0:*]
+set offsets 0, 0, graph 0.12, 0
+set xtics ("polling" 0, "interrupt" 1, "adaptive" 2)
+set title "full-load rate"
+set ylabel "million frames per second"
+plot "$rxm_dat" using 2 title "64 B" lc rgb "#1f77b4", \\
+     ''         using 3 title "1500 B" lc rgb "#ff7f0e", \\
+     ''         using (\$0 - 1.0/6):(\$2 > 0 ? \$2 : 1/0):(sprintf("%.1f", \$2)) with labels offset 0,0.8 font ",10" notitle, \\
+     ''         using (\$0 + 1.0/6):(\$3 > 0 ? \$3 : 1/0):(sprintf("%.1f", \$3)) with labels offset 0,0.8 font ",10" notitle
+set title "receiver CPU (% of one core)"
+set ylabel "% of one core"
+set yrange [0:*]
+plot "$rxm_dat" using (\$4 > 0 ? \$4 : 0) title "full 64 B" lc rgb "#1f77b4", \\
+     ''         using (\$5 > 0 ? \$5 : 0) title "full 1500 B" lc rgb "#ff7f0e", \\
+     ''         using (\$6 > 0 ? \$6 : 0) title "$light_rate round trips/s" lc rgb "#2ca02c", \\
+     ''         using (\$7 > 0 ? \$7 : 0) title "idle" lc rgb "#7f7f7f", \\
+     ''         using (\$0 - 0.3):(\$4 >= 0 ? \$4 : 1/0):(sprintf("%.0f", \$4)) with labels offset 0,0.8 font ",9" notitle, \\
+     ''         using (\$0 - 0.1):(\$5 >= 0 ? \$5 : 1/0):(sprintf("%.0f", \$5)) with labels offset 0,0.8 font ",9" notitle, \\
+     ''         using (\$0 + 0.1):(\$6 >= 0 ? \$6 : 1/0):(sprintf("%.1f", \$6)) with labels offset 0,0.8 font ",9" notitle, \\
+     ''         using (\$0 + 0.3):(\$7 >= 0 ? \$7 : 1/0):(sprintf("%.1f", \$7)) with labels offset 0,0.8 font ",9" notitle
+unset multiplot
+set output "$plot_rxm_load"
+set multiplot layout 1,2 title "ping-pong at an offered load, 64-byte frames, both sides in the same mode (medians)"
+set style data linespoints
+set offsets 0, 0, 0, 0
+set logscale xy
+set xrange [$(awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%g:%g", lo * 0.6, hi * 1.6 }' "$rxm_load_dat")]
+set xtics auto
+set format x "%.0s%c"
+set xlabel "offered round trips per second"
+set key top right
+set yrange [*:*]
+set title "echo CPU per frame"
+set ylabel "µs of CPU per frame"
+plot "$rxm_load_dat" using 1:(\$2 > 0 ? \$2 : 1/0) title "polling" lw 2 pt 7 lc rgb "#1f77b4", \\
+     ''              using 1:(\$4 > 0 ? \$4 : 1/0) title "interrupt" lw 2 pt 5 lc rgb "#d62728", \\
+     ''              using 1:(\$6 > 0 ? \$6 : 1/0) title "adaptive" lw 2 pt 9 lc rgb "#2ca02c"
+set title "p99 round trip"
+set ylabel "µs"
+plot "$rxm_load_dat" using 1:(\$3 > 0 ? \$3 : 1/0) title "polling" lw 2 pt 7 lc rgb "#1f77b4", \\
+     ''              using 1:(\$5 > 0 ? \$5 : 1/0) title "interrupt" lw 2 pt 5 lc rgb "#d62728", \\
+     ''              using 1:(\$7 > 0 ? \$7 : 1/0) title "adaptive" lw 2 pt 9 lc rgb "#2ca02c"
+unset multiplot
+GP
+}
+
+# Put the receive-mode section (file) in place of the report's own: between
+# its markers, or, in a report written before they existed, in place of the
+# "## Receive modes" section (up to the next "## "); else before the zero-copy
+# section, or at the end. Outside the section, the rows and the plot of it
+# that older reports kept elsewhere (the issue-14 verdicts, the plots list)
+# are dropped.
+rxm_merge() { # section-file report
+	if [ ! -f "$2" ]; then
+		{ echo "# Performance"; echo; cat "$1"; } >"$2.tmp"
+	else
+		awk -v f="$1" '
+			function put(  l) { while ((getline l < f) > 0) print l; done = 1 }
+			/<!-- rxm:begin -->/ { put(); skip = 1; next }
+			/<!-- rxm:end -->/ { skip = 0; next }
+			skip { next }
+			!done && /^## Receive modes/ { put(); old = 1; next }
+			old && /^## / { old = 0; print ""; }
+			old { next }
+			!done && /^## (Zero copy|Plots|Noise)/ { put(); print "" }
+			/^\| (adaptive \/ polling rate at|adaptive receiver idle|light load)/ { next }
+			/^!\[receive modes\]/ { getline; next }
+			{ print }
+			END { if (!done) { print ""; put() } }' "$2" >"$2.tmp"
+	fi
+	mv "$2.tmp" "$2"
+}
 
 # ---- the VPP section ------------------------------------------------------------
 # Written between markers: a full run puts it in the report, --only vpp puts
@@ -1296,6 +1706,29 @@ vpp_merge() { # section-file report
 	mv "$2.tmp" "$2"
 }
 
+img_dir="$(dirname "$out")/img"
+plot_tp="$img_dir/perf-throughput.png"
+plot_lat="$img_dir/perf-latency.png"
+plot_rxm="$img_dir/perf-rxmodes.png"
+plot_rxm_load="$img_dir/perf-rxmodes-load.png"
+rxm_dat="$work/rxm.dat"
+rxm_load_dat="$work/rxm-load.dat"
+: >"$rxm_dat"
+: >"$rxm_load_dat"
+
+if [ "$only" = rxm ]; then
+	mkdir -p "$(dirname "$out")"
+	rxm_section >"$work/rxm-section.md"
+	rxm_merge "$work/rxm-section.md" "$out"
+	rxm_plots
+	log "receive-mode section written to $out (the rest of it unchanged)"
+	if [ "$fail_ours" != 0 ]; then
+		echo "compare.sh: FAILED: memif-bench traffic did not move (logs in $work)" >&2
+		exit 1
+	fi
+	exit 0
+fi
+
 if [ "$only" = vpp ]; then
 	mkdir -p "$(dirname "$out")"
 	vpp_section >"$work/vpp-section.md"
@@ -1333,12 +1766,6 @@ notes=""
 if [ -f "$out" ] && grep -q '<!-- notes:begin -->' "$out"; then
 	notes=$(sed -n '/<!-- notes:begin -->/,/<!-- notes:end -->/p' "$out")
 fi
-img_dir="$(dirname "$out")/img"
-plot_tp="$img_dir/perf-throughput.png"
-plot_lat="$img_dir/perf-latency.png"
-plot_rxm="$img_dir/perf-rxmodes.png"
-rxm_dat="$work/rxm.dat"
-: >"$rxm_dat"
 tput_dat="$work/tput.dat"
 lat_dat="$work/lat.dat"
 : >"$tput_dat"
@@ -1349,24 +1776,9 @@ echo "# Performance"
 echo
 echo "Measured by \`bench/compare.sh\` ($mode_text run) on $(date -u -d "@$start_ts" '+%Y-%m-%d %H:%M UTC'),"
 echo "$(( (end_ts - start_ts) / 60 )) min $(( (end_ts - start_ts) % 60 )) s, library at commit \`$commit\`$dirty."
-echo "The script regenerates all of this file except the notes block below (\`--only vpp\` rewrites"
-echo "only the VPP section)."
+echo "The script regenerates all of this file except the notes block below (\`--only vpp\` and"
+echo "\`--only rxm\` rewrite only the VPP and the receive-mode sections)."
 echo
-# Verdict against issue 7's targets (ratios of medians).
-verdict() { # value, target, "ge"|"le"
-	awk -v v="$1" -v t="$2" -v d="$3" 'BEGIN {
-		if (v == "–" || v == "") { print "not measured"; exit }
-		ok = d == "ge" ? v >= t : v <= t
-		print ok ? "**met**" : "**not met**" }'
-}
-# A row: the ratio of two cases' medians of `key` against the target.
-verdict_row() { # target text, case, reference case, key, target, "ge"|"le"
-	local a b r
-	read -r a _ _ _ _ < <(stat "$2" "$4")
-	read -r b _ _ _ _ < <(stat "$3" "$4")
-	r=$(ratio "$a" "$b")
-	echo "| $1 | $r | $(verdict "$r" "$5" "$6") |"
-}
 echo "## Verdict"
 echo
 echo "| target (issue 7) | measured | |"
@@ -1381,20 +1793,12 @@ echo
 echo "| target (issue 14) | measured | |"
 echo "| --- | ---: | --- |"
 for size in 64 1500; do
-	verdict_row "adaptive / polling rate at $size B, full load ≥ 0.90" \
-		"sec=rxm load=full mode=adaptive size=$size " "sec=rxm load=full mode=polling size=$size " pps 0.90 ge
-done
-read -r ic _ _ _ _ < <(stat "sec=rxm load=idle mode=adaptive " cpu)
-v=$(num "$ic" 2)
-echo "| adaptive receiver idle: CPU ≤ 1 % of a core (≈ 0) | $v % | $(verdict "$v" 1 le) |"
-verdict_row "light load ($light_rate/s): adaptive CPU per packet ≤ 0.1 × polling's" \
-	"sec=rxm load=light mode=adaptive " "sec=rxm load=light mode=polling " cpu_ns 0.1 le
-verdict_row "light load: adaptive p99 round trip ≤ interrupt's" \
-	"sec=rxm load=light mode=adaptive " "sec=rxm load=light mode=interrupt " p99 1.0 le
-for size in 64 1500; do
 	verdict_row "zero copy: ours / DPDK at $size B ≥ 2.0" \
 		"sec=zc impl=ours size=$size " "sec=zc impl=dpdk size=$size " pps 2.0 ge
 done
+echo
+echo "The receive modes' verdicts (issue 14's adaptive-mode rows and issue 21) are in"
+echo "[Receive modes](#receive-modes-polling-interrupt-adaptive)."
 echo
 if [ -n "$notes" ]; then
 	echo "$notes"
@@ -1508,93 +1912,8 @@ for q in $queues; do
 	echo "| $q | $(cell "$sm" "$smin" "$smax" "$sn" "${sfl:--}") | $(ratio "$sm" "$s1") |"
 done
 echo
-echo "## Receive modes: polling, interrupt, adaptive"
+rxm_section
 echo
-echo "The same sender for every mode; only the receiver's \`--mode\` changes. **Polling** spins on"
-echo "\`memif_rx_burst\`; **interrupt** waits in \`epoll_wait\` on the queue's eventfd and then calls"
-echo "\`memif_rx_burst\` until it returns SUCCESS (ring drained); **adaptive**"
-echo "(\`MEMIF_RX_MODE_ADAPTIVE\`) is the same application loop, but while packets keep coming the"
-echo "library masks the sender's interrupts and keeps the eventfd set, so the loop does not sleep."
-echo "CPU is the receiving process's user + system time (\`getrusage\`) over the measured interval,"
-echo "in % of one core (its control thread included); CPU per packet is that time over the frames"
-echo "it handled. *MASK_INT* is the share of 10 ms samples in which the receive ring asked the"
-echo "sender not to signal. $rxm_reps runs per case, medians."
-[[ " $rx_modes " == *" adaptive "* ]] || echo "
-(The library measured has no adaptive mode: its rows are empty.)"
-echo
-echo "### Full load: \`memif-bench tx\` (slave, unthrottled) → \`memif-bench rx\` (master)"
-echo
-echo "| frame | mode | Mpps (min–max) | vs polling | receiver CPU % | CPU ns/pkt | MASK_INT set |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
-for size in 64 1500; do
-	read -r pm _ _ _ _ < <(stat "sec=rxm load=full mode=polling size=$size " pps)
-	for m in polling interrupt adaptive; do
-		read -r om omin omax on ofl < <(stat "sec=rxm load=full mode=$m size=$size " pps)
-		read -r c _ _ _ _ < <(stat "sec=rxm load=full mode=$m size=$size " cpu)
-		read -r cn _ _ _ _ < <(stat "sec=rxm load=full mode=$m size=$size " cpu_ns)
-		read -r mk _ _ _ _ < <(stat "sec=rxm load=full mode=$m size=$size " masked)
-		echo "| $size B | $m | $(cell "$om" "$omin" "$omax" "$on" "${ofl:--}") | $(ratio "$om" "$pm") | $(num "$c") | $(num "$cn") | $(num "$mk" 0) % |"
-	done
-done
-echo
-echo "### Light load: ping-pong at $light_rate round trips/s, 64-byte frames"
-echo
-echo "\`memif-bench ping --rate $light_rate\` (slave) sends one frame every $(awk -v r="$light_rate" 'BEGIN { printf "%g", 1e6 / r }') µs (sleeping in"
-echo "\`clock_nanosleep\` in between) and waits for \`memif-bench echo\` (master) to return it; both"
-echo "run in the mode of the row, ${lat_secs} s per run. CPU is the echo side's, per frame echoed."
-echo
-echo "| mode | round trips/s | p50 µs | p99 µs | p99.9 µs | echo CPU % | CPU ns/pkt | MASK_INT set |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-for m in polling interrupt adaptive; do
-	read -r rt _ _ n fl < <(stat "sec=rxm load=light mode=$m " rtps)
-	read -r p50 _ _ _ _ < <(stat "sec=rxm load=light mode=$m " p50)
-	read -r p99 _ _ _ _ < <(stat "sec=rxm load=light mode=$m " p99)
-	read -r p999 _ _ _ _ < <(stat "sec=rxm load=light mode=$m " p999)
-	read -r c _ _ _ _ < <(stat "sec=rxm load=light mode=$m " cpu)
-	read -r cn _ _ _ _ < <(stat "sec=rxm load=light mode=$m " cpu_ns)
-	read -r mk _ _ _ _ < <(stat "sec=rxm load=light mode=$m " masked)
-	[ "$fl" = "-" ] && fl=""
-	echo "| $m | $(num "$rt" 0)$fl | $(usec "$p50") | $(usec "$p99") | $(usec "$p999") | $(num "$c") | $(num "$cn" 0) | $(num "$mk" 0) % |"
-done
-echo
-echo "### Idle: link up, nothing sent"
-echo
-echo "\`memif-bench rx --idle\` (master) against \`memif-bench tx --idle\` (slave), ${lat_secs} s measured."
-echo "The process figure includes memif-bench's own control thread (a 100 ms timer tick); the"
-echo "data thread is the receive loop alone."
-echo
-echo "| mode | receiver CPU % (process) | data thread CPU % |"
-echo "| --- | ---: | ---: |"
-for m in polling interrupt adaptive; do
-	read -r c _ _ n fl < <(stat "sec=rxm load=idle mode=$m " cpu)
-	read -r tc _ _ _ _ < <(stat "sec=rxm load=idle mode=$m " thr_cpu)
-	[ "$fl" = "-" ] && fl=""
-	echo "| $m | $(num "$c" 2)$fl | $(num "$tc" 2) |"
-done
-echo
-if grep -q 'sec=switch ' "$results"; then
-	swl=$(grep 'sec=switch ' "$results" | grep ' ok=1 ' | tail -n1)
-	[ -n "$swl" ] || swl=$(grep 'sec=switch ' "$results" | tail -n1)
-	echo "**Switching both ways** (adaptive receiver; the sender alternates 0.4 s at full rate and 0.4 s"
-	echo "of silence for 2 s): $(field pkts "$swl") packets, traffic resumed after a pause"
-	echo "$(field resumes "$swl") times, MASK_INT seen set $(field to_masked "$swl") and cleared"
-	echo "$(field to_unmasked "$swl") times: **$([ "$(field ok "$swl")" = 1 ] && echo passed || echo failed)**."
-	echo
-fi
-for m in polling interrupt adaptive; do
-	row="$m"
-	for k in "load=full mode=$m size=64 :pps" "load=full mode=$m size=1500 :pps" \
-		"load=full mode=$m size=64 :cpu" "load=full mode=$m size=1500 :cpu" \
-		"load=light mode=$m :cpu" "load=idle mode=$m :cpu"; do
-		read -r v _ _ _ _ < <(stat "sec=rxm ${k%:*}" "${k##*:}")
-		# Missing: 0 for a rate, -1 for a CPU figure (0 % is a result).
-		case ${k##*:} in
-		pps) row="$row $(awk -v v="$v" 'BEGIN { print v == "-" ? 0 : v / 1e6 }')" ;;
-		*) row="$row $(awk -v v="$v" 'BEGIN { print v == "-" ? -1 : v }')" ;;
-		esac
-	done
-	echo "$row" >>"$rxm_dat"
-done
 echo "## Zero copy: ours vs DPDK"
 echo
 echo "Ours: \`memif-bench tx --zero-copy\` (slave: frames built in the memif buffers) →"
@@ -1650,8 +1969,6 @@ if [ "$no_plot" = 0 ] && command -v gnuplot >/dev/null; then
 	echo
 	echo "![latency](img/perf-latency.png)"
 	echo
-	echo "![receive modes](img/perf-rxmodes.png)"
-	echo
 fi
 echo "## Noise"
 echo
@@ -1677,23 +1994,24 @@ while read -r l; do
 		[ -n "$(field connect_ms "$l")" ] && val="$val, connect $(field connect_ms "$l") ms"
 	fi
 	echo "| $lab | ${val:-–} | $(field probe_before "$l") / $(field probe_after "$l") | $(field others "$l") | $(field status "$l") |"
-done < <(grep -v 'sec=vpp ' "$results")
+done < <(grep -vE 'sec=(vpp|rxm|switch) ' "$results")
 echo
 echo "## Commands"
 echo
 echo "Exactly as run (temporary socket paths in a work directory):"
 echo
 echo '```'
-grep -vE "$vpp_cmd_re" "$commands"
+grep -vE "$vpp_cmd_re" "$commands" | grep -vE "$rxm_cmd_re"
 echo "probe: $evrtt --spin -n 20000 -b 500 -C $cpu_rx,$cpu_tx"
 echo '```'
 echo
 echo "## Rerun"
 echo
 echo '```'
-echo "sudo bench/compare.sh              # full run, about 25 min; rewrites this file and docs/img/perf-*.png"
+echo "sudo bench/compare.sh              # full run, about 30 min; rewrites this file and docs/img/perf-*.png"
 echo "sudo bench/compare.sh --quick      # about 1.5 min smoke run (what CTest's bench_smoke does)"
 echo "sudo bench/compare.sh --only vpp   # only the VPP section, the rest of this file unchanged"
+echo "sudo bench/compare.sh --only rxm   # only the receive-mode section (and its plots)"
 echo "bench/compare.sh --help            # sizes, repetitions, durations, --no-dpdk, --keep"
 echo '```'
 echo
@@ -1744,34 +2062,10 @@ plot "$lat_dat" using 2 title "p50" lc rgb "#1f77b4", \
      ''        using 3 title "p99" lc rgb "#ff7f0e", \
      ''        using (\$0 - 1.0/6):(\$2 > 0 ? \$2 : 1/0):(sprintf("%.1f", \$2)) with labels offset 0,0.8 notitle, \
      ''        using (\$0 + 1.0/6):(\$3 > 0 ? \$3 : 1/0):(sprintf("%.1f", \$3)) with labels offset 0,0.8 notitle
-set output "$plot_rxm"
-set terminal pngcairo size 1300,600 font "DejaVu Sans,12"
-set multiplot layout 1,2 title "receive modes, same sender, one core per process (medians)"
-unset logscale y
-set yrange [0:*]
-set offsets 0, 0, graph 0.12, 0
-set xtics ("polling" 0, "interrupt" 1, "adaptive" 2)
-set title "full-load rate"
-set ylabel "million frames per second"
-plot "$rxm_dat" using 2 title "64 B" lc rgb "#1f77b4", \
-     ''         using 3 title "1500 B" lc rgb "#ff7f0e", \
-     ''         using (\$0 - 1.0/6):(\$2 > 0 ? \$2 : 1/0):(sprintf("%.1f", \$2)) with labels offset 0,0.8 font ",10" notitle, \
-     ''         using (\$0 + 1.0/6):(\$3 > 0 ? \$3 : 1/0):(sprintf("%.1f", \$3)) with labels offset 0,0.8 font ",10" notitle
-set title "receiver CPU (% of one core)"
-set ylabel "% of one core"
-set yrange [0:*]
-plot "$rxm_dat" using (\$4 > 0 ? \$4 : 0) title "full 64 B" lc rgb "#1f77b4", \
-     ''         using (\$5 > 0 ? \$5 : 0) title "full 1500 B" lc rgb "#ff7f0e", \
-     ''         using (\$6 > 0 ? \$6 : 0) title "light ($light_rate/s)" lc rgb "#2ca02c", \
-     ''         using (\$7 > 0 ? \$7 : 0) title "idle" lc rgb "#7f7f7f", \
-     ''         using (\$0 - 0.3):(\$4 >= 0 ? \$4 : 1/0):(sprintf("%.0f", \$4)) with labels offset 0,0.8 font ",9" notitle, \
-     ''         using (\$0 - 0.1):(\$5 >= 0 ? \$5 : 1/0):(sprintf("%.0f", \$5)) with labels offset 0,0.8 font ",9" notitle, \
-     ''         using (\$0 + 0.1):(\$6 >= 0 ? \$6 : 1/0):(sprintf("%.1f", \$6)) with labels offset 0,0.8 font ",9" notitle, \
-     ''         using (\$0 + 0.3):(\$7 >= 0 ? \$7 : 1/0):(sprintf("%.1f", \$7)) with labels offset 0,0.8 font ",9" notitle
-unset multiplot
 EOF
 	[ -s "$plot_tp" ] && log "plots written to $img_dir"
 fi
+rxm_plots
 
 # ---- verdict --------------------------------------------------------------------------
 
