@@ -115,10 +115,12 @@ struct memif__ring_info {
  * Zeroed at setup: 0 reads as "not seen yet" everywhere. Times in ns.
  */
 struct memif__adaptive {
-	uint64_t last_ns;   /* the last burst that took packets */
+	uint64_t last_ns;   /* the last burst that took packets (masked: or the first
+			     * empty look after them) */
 	uint64_t wake_ns;   /* interrupt-like: the first burst of the latest wake */
 	uint64_t win_ns;    /* masked: start of the window being measured */
 	uint32_t win_pkts;  /* masked: buffers taken in that window */
+	uint32_t win_calls; /* masked: bursts that took them */
 	uint32_t wake_pkts; /* interrupt-like: buffers taken since that wake */
 	uint32_t ival_ns;   /* average time between wakes (interrupt-like) */
 	uint32_t irq_ns;    /* average cost of a wake per buffer it brought */
@@ -130,6 +132,8 @@ struct memif__adaptive {
 	uint8_t closer;     /* wakes in a row that came much sooner than usual */
 	bool awake;         /* interrupt-like: packets taken since the ring was last empty */
 	bool joined;        /* this wait was cut short once already (see rx.c) */
+	bool fresh;         /* masked: packets since the last empty look */
+	uint8_t unclocked;  /* masked: bursts with packets since the clock was read */
 };
 
 /*
@@ -369,7 +373,7 @@ int memif__queue_fault(struct memif__queue *q, const char *why);
 
 /* rx.c (the packet path's own inlines: dp.h) */
 int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, bool more,
-			  uint64_t now_ns);
+			  uint64_t (*clock)(void));
 bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns);
 
 /* irq.c */

@@ -82,6 +82,7 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
 #define TRIAL_WINDOWS 8
 #define FAILS_MAX 7       /* backoff 8 << 7 = 1024 wakes */
 #define PAUSE_NS 1000000u /* a silence this long starts afresh */
+#define CLOCK_EVERY 16    /* masked bursts with packets per clock read */
 
 /* Moving average over ~4 samples, of a sample capped at GAP_CAP_NS. */
 static inline uint32_t ewma(uint32_t avg, uint64_t sample)
@@ -132,7 +133,10 @@ static void go_masked(struct memif__queue *q, uint64_t now)
 	memif__irq_kick(q->int_fd);
 	a->awake = false;
 	a->win_ns = now;
-	a->win_pkts = 0;
+	a->win_pkts = a->win_calls = 0;
+	a->last_ns = now;
+	a->fresh = false;
+	a->unclocked = 0;
 	a->spin_ns = irq_cost(a); /* no verdict until the window shows one */
 	a->gap_ns = WAKE_NS;
 	a->trial = TRIAL_WINDOWS; /* every mask starts as a trial */
@@ -172,56 +176,89 @@ static void asleep(struct memif__adaptive *a)
 }
 
 /*
- * After a burst of an adaptive queue took n buffers (`left` remain, an
- * unfinished chain; `more`: the burst was cut by `count`), at now_ns.
- * Returns memif_rx_burst's result. Unit-tested with a made-up clock in
- * check_adaptive.c.
+ * A masked queue's window is over: what did spinning cost per buffer, and
+ * is it still worth it? Returns true if the queue unmasked (interrupt mode
+ * again, with the second look; the ring is empty then: `more` was false).
  */
-int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, bool more,
-			  uint64_t now)
+static bool window_done(struct memif__queue *q, uint16_t left, bool more, uint64_t now)
 {
 	struct memif__adaptive *a = &q->ad;
+	uint64_t dt = now - a->win_ns;
 
+	if (dt < WIN_NS || a->win_pkts == 0)
+		return false;
+	a->win_ns = now;
+	if (a->trial == TRIAL_WINDOWS) {
+		/* A trial's first window holds the switch itself (the peer may
+		 * still be asleep, or just waking up to join): no verdict. */
+		a->trial--;
+		a->win_pkts = a->win_calls = 0;
+		return false;
+	}
+	a->spin_ns = ewma(a->spin_ns, dt / a->win_pkts);
+	a->gap_ns = ewma(a->gap_ns, dt / MEMIF_MAX(a->win_calls, 1u));
+	a->win_pkts = a->win_calls = 0;
+	if (!more && a->spin_ns > irq_cost(a) + irq_cost(a) / 8) {
+		/* Spinning costs more than sleeping would: back to interrupt
+		 * mode, with the second look. */
+		if (a->trial)
+			trial_failed(a);
+		if (unmask_and_look(q, left, now))
+			memif__irq_kick(q->int_fd); /* the level, as rx_irq_clear */
+		return true;
+	}
+	if (a->trial && --a->trial == 0)
+		a->fails = 0;
+	return false;
+}
+
+/*
+ * After a burst of an adaptive queue took n buffers (`left` remain, an
+ * unfinished chain; `more`: the burst was cut by `count`). Returns
+ * memif_rx_burst's result. `clock` gives the time in ns (memif__os_now_ns;
+ * check_adaptive.c passes a made-up one).
+ */
+int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, bool more,
+			  uint64_t (*clock)(void))
+{
+	struct memif__adaptive *a = &q->ad;
+	uint64_t now;
+
+	if (q->masked && (n > 0 || more)) {
+		/* Packets while spinning. Reading the clock costs as much as
+		 * taking a burst at full load: count the buffers and read it
+		 * every CLOCK_EVERY bursts, or at the next empty look. */
+		a->win_pkts += MEMIF_MAX(n, 1u);
+		a->win_calls++;
+		a->fresh = true;
+		if (++a->unclocked < CLOCK_EVERY)
+			return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
+		now = clock();
+		a->unclocked = 0;
+		a->last_ns = now;
+		if (window_done(q, left, more, now))
+			return MEMIF_ERR_SUCCESS;
+		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
+	}
+	now = clock();
 	if (n == 0 && !more) {
 		if (!q->masked) {
 			rx_irq_clear(q, left); /* interrupt mode */
 			asleep(a);
-		} else if (now - a->last_ns >= spin_budget(a) &&
-			   !memif__queue_adaptive_idle(q, left, now) && a->trial) {
-			trial_failed(a); /* the gap outlasted the spin */
-		}
-		return MEMIF_ERR_SUCCESS;
-	}
-	if (q->masked) {
-		a->gap_ns = ewma(a->gap_ns, now - a->last_ns);
-		a->last_ns = now;
-		a->win_pkts += MEMIF_MAX(n, 1u);
-		if (now - a->win_ns < WIN_NS)
-			return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
-		if (a->trial == TRIAL_WINDOWS) {
-			/* A trial's first window holds the switch itself (the
-			 * peer may still be asleep, or just waking up to join):
-			 * no verdict on it. */
-			a->trial--;
-			a->win_ns = now;
-			a->win_pkts = 0;
-			return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
-		}
-		a->spin_ns = ewma(a->spin_ns, (now - a->win_ns) / a->win_pkts);
-		a->win_ns = now;
-		a->win_pkts = 0;
-		if (!more && a->spin_ns > irq_cost(a) + irq_cost(a) / 8) {
-			/* Spinning costs more than sleeping would: back to
-			 * interrupt mode, with the second look. */
-			if (a->trial)
-				trial_failed(a);
-			if (unmask_and_look(q, left, now))
-				memif__irq_kick(q->int_fd); /* the level, as rx_irq_clear */
 			return MEMIF_ERR_SUCCESS;
 		}
-		if (a->trial && --a->trial == 0)
-			a->fails = 0;
-		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
+		if (a->fresh) {
+			/* The first empty look after packets: the gap starts. */
+			a->fresh = false;
+			a->unclocked = 0;
+			a->last_ns = now;
+		}
+		if (window_done(q, left, false, now))
+			return MEMIF_ERR_SUCCESS;
+		if (now - a->last_ns >= spin_budget(a) &&
+		    !memif__queue_adaptive_idle(q, left, now) && a->trial)
+			trial_failed(a); /* the gap outlasted the spin */
+		return MEMIF_ERR_SUCCESS;
 	}
 	/* Interrupt-like. */
 	if (!a->awake) {
@@ -384,7 +421,7 @@ static inline int rx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_
 	left = memif__ring_count(q->peer, q->next);
 	more = left > 0 && avail > count;
 	if (unlikely(memif__read_once(&q->adaptive)))
-		return memif__queue_adaptive(q, n, left, more, memif__os_now_ns());
+		return memif__queue_adaptive(q, n, left, more, memif__os_now_ns);
 	if (more)
 		return MEMIF_ERR_NOBUF;
 	if (!memif__read_once(&q->polling))
