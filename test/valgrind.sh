@@ -24,6 +24,8 @@
 #   MEMIF_VALGRIND_TIMEOUT        seconds per executable (default 900)
 #   MEMIF_VALGRIND_SOAK_CYCLES    cycles of check_soak (default 2000; 10 000
 #                                 without valgrind)
+#   MEMIF_TEST_TIME_SCALE         factor on the time budget of tests that have
+#                                 one (check_thread; default 4 here, 1 outside)
 set -u
 
 if [ $# -lt 1 ] || [ ! -d "$1" ]; then
@@ -62,6 +64,9 @@ logdir=$build/test/valgrind
 mkdir -p "$logdir"
 export CK_FORK=no
 export MEMIF_SOAK_CYCLES=${MEMIF_VALGRIND_SOAK_CYCLES:-2000}
+# Tests with a time budget (check_thread) get four times theirs: memcheck runs
+# one thread at a time, and on a busy runner 30 s was not always enough.
+export MEMIF_TEST_TIME_SCALE=${MEMIF_TEST_TIME_SCALE:-4}
 limit=${MEMIF_VALGRIND_TIMEOUT:-900}
 
 # Open fds at exit that the process did not inherit, from one valgrind log:
