@@ -294,6 +294,19 @@ uint64_t memif__os_now_ns(void)
 }
 
 /*
+ * CPU time of the calling thread in nanoseconds. A system call: adaptive
+ * receive reads it once every few wake-ups, never while spinning.
+ */
+uint64_t memif__os_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
  * Make a peer's memfd impossible to shrink under our mapping (a shrink
  * turns our accesses into SIGBUS). 0 when F_SEAL_SHRINK is on the fd
  * (already, or added now); otherwise -errno: EPERM for a memfd created

@@ -43,6 +43,7 @@ int memif__os_is_eventfd(int fd);
 
 uint64_t memif__os_now_ms(void);
 uint64_t memif__os_now_ns(void);
+uint64_t memif__os_thread_cpu_ns(void);
 
 /* Once per process, before any data path runs: see memif__fence_light. */
 void memif__os_fence_init(void);

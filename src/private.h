@@ -123,7 +123,7 @@ struct memif__adaptive {
 	uint32_t win_calls; /* masked: bursts that took them */
 	uint32_t wake_pkts; /* interrupt-like: buffers taken since that wake */
 	uint32_t ival_ns;   /* average time between wakes (interrupt-like) */
-	uint32_t irq_ns;    /* average cost of a wake per buffer it brought */
+	uint32_t irq_ns;    /* cost of a wake per buffer it brought (0: not measured yet) */
 	uint32_t spin_ns;   /* average time per buffer while masked (all of it spent) */
 	uint32_t gap_ns;    /* average time between bursts with packets while masked */
 	uint16_t backoff;   /* wakes to let pass before the next trial */
@@ -134,6 +134,14 @@ struct memif__adaptive {
 	bool joined;        /* this wait was cut short once already (see rx.c) */
 	bool fresh;         /* masked: packets since the last empty look */
 	uint8_t unclocked;  /* masked: bursts with packets since the clock was read */
+	uint8_t sample_in;  /* interrupt-like: wakes before the next one is measured */
+	bool cheap;         /* masked: a window since the last stall was a flood or cost at
+			     * most half a wake */
+	uint64_t cpu_mark;  /* interrupt-like: thread CPU time at the first burst of the
+			     * wake being measured (0: none) */
+	uint32_t clock_ns;  /* what one read of the thread's CPU clock costs, as last seen */
+	uint32_t wake_cpu_ns; /* average CPU of a measured wake (irq_ns: over wake_bufs16) */
+	uint32_t wake_bufs16; /* average buffers it brought, times 16 */
 };
 
 /*
@@ -372,8 +380,13 @@ void memif__queues_unpublish(struct memif__conn *c);
 int memif__queue_fault(struct memif__queue *q, const char *why);
 
 /* rx.c (the packet path's own inlines: dp.h) */
+/* The clocks adaptive receive reads (check_adaptive.c passes made-up ones). */
+struct memif__clocks {
+	uint64_t (*now_ns)(void); /* monotonic: memif__os_now_ns */
+	uint64_t (*cpu_ns)(void); /* this thread's CPU time: memif__os_thread_cpu_ns */
+};
 int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, bool more,
-			  uint64_t (*clock)(void));
+			  const struct memif__clocks *clk);
 bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t now_ns);
 
 /* irq.c */

@@ -37,9 +37,15 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
  * sleeping and being woken, and behave exactly as interrupt mode otherwise.
  *
  * What the two cost, per buffer received:
- * - sleeping: one wake-up, WAKE_NS of CPU (epoll_wait blocking and
- *   returning, the eventfd read, the context switches), shared by the
- *   buffers that wake brought. Measured while interrupt-like: irq_ns.
+ * - sleeping: the thread's CPU time from the first burst of one wake to
+ *   the first burst of the next (handling what the wake brought, epoll_wait
+ *   blocking and returning, the eventfd read, the context switches), over
+ *   the buffers that wake brought. Measured while interrupt-like, on one
+ *   wake in SAMPLE_EVERY (the thread's CPU clock is a system call, about
+ *   1 us on the development host; its own cost is taken out): irq_ns.
+ *   What a wake-up costs differs fivefold with the host's state and the
+ *   load (1.5 us for one-way traffic at 300 k frames/s on the development
+ *   host, 8-15 us for an echo at 30-65 k/s), so it is measured, not assumed.
  * - spinning: all the time that passes, shared by the buffers that come in
  *   it. Measured while masked, over windows of at least WIN_NS: spin_ns.
  * For one-way traffic the second is the sender's period and the first is
@@ -54,8 +60,10 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
  * masks on trial (every mask is a trial). The trial's first window is the switch itself (the peer
  * may still be asleep): its spin may last as long as the wakes came apart,
  * and it is not judged. Then the queue stays masked while spin_ns <=
- * irq_ns * 9/8 (at a tie spinning has the better latency). A trial that
- * fails (too dear, or the spin ran out before a window was judged) makes
+ * irq_ns * 9/8 (at a tie spinning has the better latency) or spin_ns <=
+ * FLOOD_NS. A trial that
+ * fails (too dear, or the spin ran out while no window had found spinning
+ * at most half as dear as sleeping: a stall in a flood is a pause) makes
  * the next wait 16, 32 ... 1024 wakes, so traffic that does not gain pays
  * for a try only once in a while; two wakes in a row much closer than
  * usual (a peer that adapts has started spinning) cut one wait short, and
@@ -67,12 +75,11 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
  * wake-up to save less than one) and no more than MEMIF_ADAPTIVE_IDLE_US;
  * then memif__queue_adaptive_idle unmasks.
  *
- * WAKE_NS is a constant, not measured at run time (a thread's CPU clock is
- * a syscall). On the development host an interrupt-mode echo spends 8-15
- * us of CPU per frame at 30-65 k round trips/s, depending on the host's
- * state, of which at most 1.5 us is the frame's own handling (a spinning
- * echo's whole cost per frame); 8 us, the low end, errs on the side of
- * interrupt mode. See docs/performance.md.
+ * WAKE_NS, the cost of a wake-up before one was measured and the yardstick
+ * of the thresholds below, is a constant: on the development host an
+ * interrupt-mode echo spends 8-15 us of CPU per frame at 30-65 k round
+ * trips/s, of which at most 1.5 us is the frame's own handling; 8 us, the
+ * low end, errs on the side of interrupt mode. See docs/performance.md.
  */
 #define WAKE_NS 8000u
 #define TRIAL_MAX_NS (6 * WAKE_NS)
@@ -83,6 +90,10 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
 #define FAILS_MAX 7       /* backoff 8 << 7 = 1024 wakes */
 #define PAUSE_NS 1000000u /* a silence this long starts afresh */
 #define CLOCK_EVERY 16    /* masked bursts with packets per clock read */
+#define SAMPLE_EVERY 64   /* interrupt-like wakes per measured one */
+/* Buffers this close (4 M/s) are a flood: the thread is busy either way,
+ * and a window that held a stall of the sender must not send it to sleep. */
+#define FLOOD_NS (WAKE_NS / 32)
 
 /* Moving average over ~4 samples, of a sample capped at GAP_CAP_NS. */
 static inline uint32_t ewma(uint32_t avg, uint64_t sample)
@@ -137,6 +148,12 @@ static void go_masked(struct memif__queue *q, uint64_t now)
 	a->last_ns = now;
 	a->fresh = false;
 	a->unclocked = 0;
+	if (a->cpu_mark) {
+		/* A sample spans one sleep, not a spin: take it again at the
+		 * next wake that sleeps. */
+		a->cpu_mark = 0;
+		a->sample_in = 0;
+	}
 	a->spin_ns = irq_cost(a); /* no verdict until the window shows one */
 	a->gap_ns = WAKE_NS;
 	a->trial = TRIAL_WINDOWS; /* every mask starts as a trial */
@@ -163,16 +180,56 @@ static bool unmask_and_look(struct memif__queue *q, uint16_t left, uint64_t now)
 	return ring_grew(q, left);
 }
 
-/* Interrupt-like: the ring is empty, the app will sleep: what did this wake bring? */
+/* Interrupt-like: the ring is empty, the app will sleep. */
 static void asleep(struct memif__adaptive *a)
 {
-	uint32_t per;
-
-	if (!a->awake)
-		return;
 	a->awake = false;
-	per = WAKE_NS / MEMIF_MAX(a->wake_pkts, 1u);
-	a->irq_ns = a->irq_ns ? (uint32_t)ewma(a->irq_ns, per) : per;
+}
+
+/*
+ * The first burst of an interrupt-like wake: close the measurement of the
+ * last one if it was measured (wake_pkts still counts what that wake
+ * brought), or start one every SAMPLE_EVERY wakes.
+ */
+static void sample_wake(struct memif__adaptive *a, const struct memif__clocks *clk)
+{
+	uint64_t cpu;
+
+	if (a->cpu_mark) {
+		cpu = clk->cpu_ns();
+		/* A clock that went back or jumped (the app moved the queue to
+		 * another thread) measured nothing. */
+		if (cpu > a->cpu_mark + a->clock_ns && cpu - a->cpu_mark < PAUSE_NS) {
+			/* Averages of the CPU and of the buffers of a wake, then
+			 * their ratio: wakes that brought one buffer cost
+			 * about what wakes that brought three did, and an
+			 * average of the per-buffer figures would overstate. */
+			uint32_t d = (uint32_t)(cpu - a->cpu_mark - a->clock_ns);
+			uint32_t k = 16u * MEMIF_MIN(MEMIF_MAX(a->wake_pkts, 1u), 1u << 16);
+
+			if (a->irq_ns) {
+				a->wake_cpu_ns = (3u * (uint64_t)a->wake_cpu_ns + d) >> 2;
+				a->wake_bufs16 = (3u * (uint64_t)a->wake_bufs16 + k) >> 2;
+			} else {
+				a->wake_cpu_ns = d;
+				a->wake_bufs16 = k;
+			}
+			a->irq_ns = (uint32_t)MEMIF_MAX(
+				MEMIF_MIN(16ull * a->wake_cpu_ns / a->wake_bufs16, (uint64_t)GAP_CAP_NS),
+				1u);
+		}
+		a->cpu_mark = 0;
+		return;
+	}
+	if (a->sample_in) {
+		a->sample_in--;
+		return;
+	}
+	a->sample_in = SAMPLE_EVERY - 1;
+	/* Read twice: the second read's cost is what each read adds. */
+	cpu = clk->cpu_ns();
+	a->cpu_mark = clk->cpu_ns();
+	a->clock_ns = (uint32_t)MEMIF_MIN(a->cpu_mark - cpu, (uint64_t)WAKE_NS);
 }
 
 /*
@@ -198,7 +255,11 @@ static bool window_done(struct memif__queue *q, uint16_t left, bool more, uint64
 	a->spin_ns = ewma(a->spin_ns, dt / a->win_pkts);
 	a->gap_ns = ewma(a->gap_ns, dt / MEMIF_MAX(a->win_calls, 1u));
 	a->win_pkts = a->win_calls = 0;
-	if (!more && a->spin_ns > irq_cost(a) + irq_cost(a) / 8) {
+	/* A window of a flood, or one that found spinning cheap, excuses the
+	 * next stall (the window that holds the stall itself looks dear). */
+	if (a->spin_ns <= FLOOD_NS || a->spin_ns * 2 <= irq_cost(a))
+		a->cheap = true;
+	if (!more && a->spin_ns > FLOOD_NS && a->spin_ns > irq_cost(a) + irq_cost(a) / 8) {
 		/* Spinning costs more than sleeping would: back to interrupt
 		 * mode, with the second look. */
 		if (a->trial)
@@ -215,11 +276,10 @@ static bool window_done(struct memif__queue *q, uint16_t left, bool more, uint64
 /*
  * After a burst of an adaptive queue took n buffers (`left` remain, an
  * unfinished chain; `more`: the burst was cut by `count`). Returns
- * memif_rx_burst's result. `clock` gives the time in ns (memif__os_now_ns;
- * check_adaptive.c passes a made-up one).
+ * memif_rx_burst's result.
  */
 int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, bool more,
-			  uint64_t (*clock)(void))
+			  const struct memif__clocks *clk)
 {
 	struct memif__adaptive *a = &q->ad;
 	uint64_t now;
@@ -233,14 +293,14 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 		a->fresh = true;
 		if (++a->unclocked < CLOCK_EVERY)
 			return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
-		now = clock();
+		now = clk->now_ns();
 		a->unclocked = 0;
 		a->last_ns = now;
 		if (window_done(q, left, more, now))
 			return MEMIF_ERR_SUCCESS;
 		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
 	}
-	now = clock();
+	now = clk->now_ns();
 	if (n == 0 && !more) {
 		if (!q->masked) {
 			rx_irq_clear(q, left); /* interrupt mode */
@@ -256,8 +316,14 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 		if (window_done(q, left, false, now))
 			return MEMIF_ERR_SUCCESS;
 		if (now - a->last_ns >= spin_budget(a) &&
-		    !memif__queue_adaptive_idle(q, left, now) && a->trial)
-			trial_failed(a); /* the gap outlasted the spin */
+		    !memif__queue_adaptive_idle(q, left, now)) {
+			/* The gap outlasted the spin: the trial failed, unless
+			 * a window since the last such gap found spinning
+			 * cheap (a stall in a flood). */
+			if (a->trial && !a->cheap)
+				trial_failed(a);
+			a->cheap = false;
+		}
 		return MEMIF_ERR_SUCCESS;
 	}
 	/* Interrupt-like. */
@@ -274,6 +340,7 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 			a->backoff = 0;
 			a->joined = true;
 		}
+		sample_wake(a, clk);
 		a->ival_ns = a->wake_ns ? ewma(a->ival_ns, since) : GAP_CAP_NS;
 		a->wake_ns = now;
 		a->wake_pkts = 0;
@@ -290,8 +357,11 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 	a->last_ns = now;
 	a->wake_pkts += n;
 	/* Awake a whole wake-up's worth without emptying the ring (the
-	 * thread is busy anyway: full load), or wakes close together: try. */
-	if (a->backoff == 0 && (now - a->wake_ns >= WAKE_NS || a->ival_ns <= TRIAL_MAX_NS)) {
+	 * thread is busy anyway: full load), or wakes close together (once
+	 * a wake-up's cost is known, and not while one is measured): try. */
+	if (a->backoff == 0 &&
+	    (now - a->wake_ns >= WAKE_NS ||
+	     (a->ival_ns <= TRIAL_MAX_NS && a->irq_ns && !a->cpu_mark))) {
 		go_masked(q, now);
 		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
 	}
@@ -319,6 +389,8 @@ bool memif__queue_adaptive_idle(struct memif__queue *q, uint16_t left, uint64_t 
 	memif__irq_kick(q->int_fd);
 	return true;
 }
+
+static const struct memif__clocks os_clocks = { memif__os_now_ns, memif__os_thread_cpu_ns };
 
 static inline int rx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_t count,
 			   uint16_t *rx)
@@ -421,7 +493,7 @@ static inline int rx_burst(struct memif__queue *q, memif_buffer_t *bufs, uint16_
 	left = memif__ring_count(q->peer, q->next);
 	more = left > 0 && avail > count;
 	if (unlikely(memif__read_once(&q->adaptive)))
-		return memif__queue_adaptive(q, n, left, more, memif__os_now_ns);
+		return memif__queue_adaptive(q, n, left, more, &os_clocks);
 	if (more)
 		return MEMIF_ERR_NOBUF;
 	if (!memif__read_once(&q->polling))

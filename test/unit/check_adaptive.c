@@ -36,9 +36,9 @@
 
 #define US 1000ull
 
-/* The made-up clock memif__queue_adaptive reads, and how often it did. */
-static uint64_t fake_now;
-static unsigned clock_reads;
+/* The made-up clocks memif__queue_adaptive reads, and how often it did. */
+static uint64_t fake_now, fake_cpu;
+static unsigned clock_reads, cpu_reads;
 
 static uint64_t fake_clock(void)
 {
@@ -46,11 +46,19 @@ static uint64_t fake_clock(void)
 	return fake_now;
 }
 
+static uint64_t fake_cpu_clock(void)
+{
+	cpu_reads++;
+	return fake_cpu;
+}
+
+static const struct memif__clocks fake_clocks = { fake_clock, fake_cpu_clock };
+
 /* memif__queue_adaptive at a given time. */
 static int adaptive_at(struct memif__queue *q, uint16_t n, bool more, uint64_t now)
 {
 	fake_now = now;
-	return memif__queue_adaptive(q, n, 0, more, fake_clock);
+	return memif__queue_adaptive(q, n, 0, more, &fake_clocks);
 }
 
 struct fixture {
@@ -313,7 +321,14 @@ struct sim {
 	bool ever_masked;
 	bool eager; /* the app also calls when its eventfd is clear */
 	bool again; /* the last burst said NOBUF: call again */
+	bool slept; /* the app made no call in the last step: it blocked in epoll */
+	uint64_t wake_ns; /* the CPU a wake-up from epoll costs the app thread */
 };
+
+/* The app thread's CPU, as the sim charges it: a wake-up from epoll (by
+ * default), and each call. */
+#define SIM_WAKE_NS (8 * US)
+#define SIM_CALL_NS (1 * US)
 
 static void sim_init(struct sim *s, bool master, uint16_t count)
 {
@@ -321,6 +336,9 @@ static void sim_init(struct sim *s, bool master, uint16_t count)
 	setup_idle(&s->f, master);
 	s->now = 1000000 * US; /* anything but 0 */
 	s->count = count;
+	s->slept = true;
+	s->wake_ns = SIM_WAKE_NS;
+	fake_cpu = 1000 * US;
 }
 
 /* One microsecond of the app's loop: a burst if its eventfd is readable. */
@@ -330,6 +348,8 @@ static void sim_step(struct sim *s)
 	uint16_t took = 0;
 
 	if (s->eager || s->again || efd_readable(s->f.q.int_fd)) {
+		fake_cpu += (s->slept ? s->wake_ns : 0) + SIM_CALL_NS;
+		s->slept = false;
 		s->again = app_burst(&s->f, s->count, s->now, &took) == MEMIF_ERR_NOBUF;
 		s->calls++;
 		s->frames_out += took;
@@ -338,6 +358,8 @@ static void sim_step(struct sim *s)
 		if (!was && ring_masked(&s->f))
 			s->masks++;
 		s->ever_masked |= ring_masked(&s->f);
+	} else {
+		s->slept = true;
 	}
 	s->now += US;
 }
@@ -611,6 +633,55 @@ START_TEST(test_gaps_not_worth_spinning_back_off)
 }
 END_TEST
 
+/*
+ * Frames 3 us apart on a host where a wake-up costs the thread only 1 us:
+ * sleeping costs 2 us a frame, spinning 3. The queue measures what its
+ * wakes cost and stays (almost always) asleep, where a fixed guess of a
+ * wake-up's cost would spin.
+ */
+START_TEST(test_cheap_wakeups_stay_asleep)
+{
+	struct sim s;
+	unsigned masked_before;
+
+	sim_init(&s, false, 32);
+	s.wake_ns = 1 * US;
+	sim_run(&s, 1000, 3, 1);
+	masked_before = s.taken_masked;
+	sim_run(&s, 10000, 3, 1);
+	ck_assert_msg((s.taken_masked - masked_before) * 20 < 10000,
+		      "%u of 10000 frames taken spinning, where sleeping is cheaper",
+		      s.taken_masked - masked_before);
+	ck_assert_uint_ne(s.f.q.ad.irq_ns, 0);
+	sim_done(&s);
+}
+END_TEST
+
+/*
+ * A flood (32 frames per microsecond, as fast as the app takes them) that
+ * stalls for 30 us every 100 us: each stall outlasts the spin and unmasks,
+ * but none counts as a failed trial, so the queue masks again within a
+ * wake-up's worth of frames, not after a backoff of hundreds of wakes.
+ */
+START_TEST(test_flood_with_stalls_stays_masked)
+{
+	struct sim s;
+
+	sim_init(&s, true, 32);
+	for (int i = 0; i < 300; i++) {
+		sim_run(&s, 100, 1, 32);
+		sim_idle(&s, 30);
+		/* The stall came during a trial (they last longer than
+		 * 100 us): no wait before the next one. */
+		ck_assert_uint_eq(s.f.q.ad.backoff, 0);
+	}
+	ck_assert_msg(s.taken_masked * 100 > s.frames_out * 95, "%u of %u frames taken spinning",
+		      s.taken_masked, s.frames_out);
+	ck_assert_uint_eq(s.f.q.ad.fails, 0);
+	sim_done(&s);
+}
+END_TEST
+
 /* After a long idle the first frames are interrupt-like; a few short gaps mask again. */
 START_TEST(test_burst_after_idle_masks_again)
 {
@@ -763,6 +834,8 @@ static Suite *adaptive_suite(void)
 	tcase_add_test(td, test_pause_forgets_failed_tries);
 	tcase_add_test(td, test_bursts_of_round_trips_spin);
 	tcase_add_test(td, test_burst_after_idle_masks_again);
+	tcase_add_test(td, test_cheap_wakeups_stay_asleep);
+	tcase_add_test(td, test_flood_with_stalls_stays_masked);
 	tcase_add_test(td, test_leaving_the_mask_keeps_the_packet);
 	tcase_add_test(td, test_random_traffic_loses_nothing);
 	suite_add_tcase(s, td);
