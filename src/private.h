@@ -134,7 +134,8 @@ struct memif__adaptive {
 	bool joined;        /* this wait was cut short once already (see rx.c) */
 	bool fresh;         /* masked: packets since the last empty look */
 	uint8_t unclocked;  /* masked: bursts with packets since the clock was read */
-	uint8_t sample_in;  /* interrupt-like: wakes before the next one is measured */
+	uint16_t sample_in; /* interrupt-like: wakes before the next one is measured */
+	uint8_t samples;    /* wakes measured so far (up to 8: see rx.c sample_wake) */
 	bool cheap;         /* masked: a window since the last stall was a flood or cost at
 			     * most half a wake */
 	uint64_t cpu_mark;  /* interrupt-like: thread CPU time at the first burst of the

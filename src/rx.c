@@ -42,7 +42,9 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
  *   blocking and returning, the eventfd read, the context switches), over
  *   the buffers that wake brought. Measured while interrupt-like, on one
  *   wake in SAMPLE_EVERY (the thread's CPU clock is a system call, about
- *   1 us on the development host; its own cost is taken out): irq_ns.
+ *   1 us on the development host; its own cost is taken out): irq_ns. The
+ *   first wake is measured at once: until then the queue does not try
+ *   spinning on close wakes.
  *   What a wake-up costs differs fivefold with the host's state and the
  *   load (1.5 us for one-way traffic at 300 k frames/s on the development
  *   host, 8-15 us for an echo at 30-65 k/s), so it is measured, not assumed.
@@ -90,7 +92,12 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
 #define FAILS_MAX 7       /* backoff 8 << 7 = 1024 wakes */
 #define PAUSE_NS 1000000u /* a silence this long starts afresh */
 #define CLOCK_EVERY 16    /* masked bursts with packets per clock read */
-#define SAMPLE_EVERY 64   /* interrupt-like wakes per measured one */
+/* Wakes in a row much closer than usual that cut a wait short. */
+#define CLOSER_RUN 2
+/* Interrupt-like wakes per measured one. Each measurement puts a clock read
+ * (a system call) in the way of two wakes' packets: rarely enough that a
+ * round trip's p99 does not see it (one in 64 added 9 % to it). */
+#define SAMPLE_EVERY 1024
 /* Buffers this close (4 M/s) are a flood: the thread is busy either way,
  * and a window that held a stall of the sender must not send it to sleep. */
 #define FLOOD_NS (WAKE_NS / 32)
@@ -225,11 +232,19 @@ static void sample_wake(struct memif__adaptive *a, const struct memif__clocks *c
 		a->sample_in--;
 		return;
 	}
-	a->sample_in = SAMPLE_EVERY - 1;
-	/* Read twice: the second read's cost is what each read adds. */
-	cpu = clk->cpu_ns();
+	/* The first measurements come close together (wakes 1, 4, 8, 16
+	 * ... apart), so that one odd first wake does not decide for long. */
+	a->sample_in = (uint16_t)(MEMIF_MIN(4u << a->samples, SAMPLE_EVERY) - 1);
+	if (a->samples < 8)
+		a->samples++;
 	a->cpu_mark = clk->cpu_ns();
-	a->clock_ns = (uint32_t)MEMIF_MIN(a->cpu_mark - cpu, (uint64_t)WAKE_NS);
+	if (!a->irq_ns) {
+		/* The first time, read twice: the second read's cost is what
+		 * each read adds to a measurement. */
+		cpu = a->cpu_mark;
+		a->cpu_mark = clk->cpu_ns();
+		a->clock_ns = (uint32_t)MEMIF_MIN(a->cpu_mark - cpu, (uint64_t)WAKE_NS);
+	}
 }
 
 /*
@@ -331,9 +346,10 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 		/* The first burst of a wake. */
 		uint64_t since = now - a->wake_ns;
 
-		a->closer = since * 4 < 3ull * a->ival_ns ? (uint8_t)MEMIF_MIN(a->closer + 1, 2) :
-							    0;
-		if (a->backoff && !a->joined && a->closer >= 2) {
+		a->closer = since * 4 < 3ull * a->ival_ns ?
+				    (uint8_t)MEMIF_MIN(a->closer + 1, CLOSER_RUN) :
+				    0;
+		if (a->backoff && !a->joined && a->closer >= CLOSER_RUN) {
 			/* Wake-ups closer twice in a row: a peer that adapts
 			 * too may have started spinning, so that spinning
 			 * here would now pay. Try it at once, once per wait. */
