@@ -123,7 +123,6 @@ struct memif__adaptive {
 	uint32_t win_calls; /* masked: bursts that took them */
 	uint32_t wake_pkts; /* interrupt-like: buffers taken since that wake */
 	uint32_t ival_ns;   /* average time between wakes (interrupt-like) */
-	uint32_t irq_ns;    /* cost of a wake per buffer it brought (0: not measured yet) */
 	uint32_t spin_ns;   /* average time per buffer while masked (all of it spent) */
 	uint32_t gap_ns;    /* average time between bursts with packets while masked */
 	uint16_t backoff;   /* wakes to let pass before the next trial */
@@ -141,8 +140,8 @@ struct memif__adaptive {
 	uint64_t cpu_mark;  /* interrupt-like: thread CPU time at the first burst of the
 			     * wake being measured (0: none) */
 	uint32_t clock_ns;  /* what one read of the thread's CPU clock costs, as last seen */
-	uint32_t wake_cpu_ns; /* average CPU of a measured wake (irq_ns: over wake_bufs16) */
-	uint32_t wake_bufs16; /* average buffers it brought, times 16 */
+	uint32_t wake_cpu_ns; /* average CPU of a measured wake (rx.c irq_cost: over */
+	uint32_t wake_bufs16; /* the average buffers it brought, times 16; 0: none yet) */
 };
 
 /*

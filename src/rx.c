@@ -42,7 +42,7 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
  *   blocking and returning, the eventfd read, the context switches), over
  *   the buffers that wake brought. Measured while interrupt-like, on one
  *   wake in SAMPLE_EVERY (the thread's CPU clock is a system call, about
- *   1 us on the development host; its own cost is taken out): irq_ns. The
+ *   1 us on the development host; its own cost is taken out): irq_cost. The
  *   first wake is measured at once: until then the queue does not try
  *   spinning on close wakes.
  *   What a wake-up costs differs fivefold with the host's state and the
@@ -62,7 +62,7 @@ static void rx_irq_clear(struct memif__queue *q, uint16_t left)
  * masks on trial (every mask is a trial). The trial's first window is the
  * switch itself (the peer may still be asleep): its spin may last as long
  * as the wakes came apart, and it is not judged. Then the queue stays
- * masked while spin_ns <= irq_ns (no dearer than sleeping; with 9/8 as
+ * masked while spin_ns <= irq_cost (no dearer than sleeping; with 9/8 as
  * the bound, a 100 k round trips/s echo spent up to 1.2 x interrupt mode's
  * CPU per frame) or spin_ns <= FLOOD_NS. A trial that fails (too dear, or
  * the spin ran out while no window had found spinning at most half as
@@ -111,10 +111,19 @@ static inline uint32_t ewma(uint32_t avg, uint64_t sample)
 	return (uint32_t)((3ull * avg + sample) >> 2);
 }
 
-/* What a wake-up costs per buffer, as last seen (one per buffer if never seen). */
+/* Has a wake-up been measured yet? */
+static inline bool irq_known(const struct memif__adaptive *a)
+{
+	return a->wake_bufs16 != 0;
+}
+
+/* What a wake-up costs per buffer it brought, as measured (WAKE_NS if never). */
 static inline uint32_t irq_cost(const struct memif__adaptive *a)
 {
-	return a->irq_ns ? a->irq_ns : WAKE_NS;
+	if (!irq_known(a))
+		return WAKE_NS;
+	return (uint32_t)MEMIF_MAX(
+		MEMIF_MIN(16ull * a->wake_cpu_ns / a->wake_bufs16, (uint64_t)GAP_CAP_NS), 1u);
 }
 
 static inline uint64_t spin_budget(const struct memif__adaptive *a)
@@ -188,12 +197,6 @@ static bool unmask_and_look(struct memif__queue *q, uint16_t left, uint64_t now)
 	return ring_grew(q, left);
 }
 
-/* Interrupt-like: the ring is empty, the app will sleep. */
-static void asleep(struct memif__adaptive *a)
-{
-	a->awake = false;
-}
-
 /*
  * The first burst of an interrupt-like wake: close the measurement of the
  * last one if it was measured (wake_pkts still counts what that wake
@@ -215,16 +218,13 @@ static void sample_wake(struct memif__adaptive *a, const struct memif__clocks *c
 			uint32_t d = (uint32_t)(cpu - a->cpu_mark - a->clock_ns);
 			uint32_t k = 16u * MEMIF_MIN(MEMIF_MAX(a->wake_pkts, 1u), 1u << 16);
 
-			if (a->irq_ns) {
+			if (irq_known(a)) {
 				a->wake_cpu_ns = (3u * (uint64_t)a->wake_cpu_ns + d) >> 2;
 				a->wake_bufs16 = (3u * (uint64_t)a->wake_bufs16 + k) >> 2;
 			} else {
 				a->wake_cpu_ns = d;
 				a->wake_bufs16 = k;
 			}
-			a->irq_ns = (uint32_t)MEMIF_MAX(
-				MEMIF_MIN(16ull * a->wake_cpu_ns / a->wake_bufs16, (uint64_t)GAP_CAP_NS),
-				1u);
 		}
 		a->cpu_mark = 0;
 		return;
@@ -239,7 +239,7 @@ static void sample_wake(struct memif__adaptive *a, const struct memif__clocks *c
 	if (a->samples < 8)
 		a->samples++;
 	a->cpu_mark = clk->cpu_ns();
-	if (!a->irq_ns) {
+	if (!irq_known(a)) {
 		/* The first time, read twice: the second read's cost is what
 		 * each read adds to a measurement. */
 		cpu = a->cpu_mark;
@@ -257,6 +257,7 @@ static bool window_done(struct memif__queue *q, uint16_t left, bool more, uint64
 {
 	struct memif__adaptive *a = &q->ad;
 	uint64_t dt = now - a->win_ns;
+	uint32_t irq;
 
 	if (dt < WIN_NS || a->win_pkts == 0)
 		return false;
@@ -271,11 +272,12 @@ static bool window_done(struct memif__queue *q, uint16_t left, bool more, uint64
 	a->spin_ns = ewma(a->spin_ns, dt / a->win_pkts);
 	a->gap_ns = ewma(a->gap_ns, dt / MEMIF_MAX(a->win_calls, 1u));
 	a->win_pkts = a->win_calls = 0;
+	irq = irq_cost(a);
 	/* A window of a flood, or one that found spinning cheap, excuses the
 	 * next stall (the window that holds the stall itself looks dear). */
-	if (a->spin_ns <= FLOOD_NS || a->spin_ns * 2 <= irq_cost(a))
+	if (a->spin_ns <= FLOOD_NS || a->spin_ns * 2 <= irq)
 		a->cheap = true;
-	if (!more && a->spin_ns > FLOOD_NS && a->spin_ns > irq_cost(a)) {
+	if (!more && a->spin_ns > FLOOD_NS && a->spin_ns > irq) {
 		/* Spinning costs more than sleeping would: back to interrupt
 		 * mode, with the second look. */
 		if (a->trial)
@@ -320,7 +322,7 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 	if (n == 0 && !more) {
 		if (!q->masked) {
 			rx_irq_clear(q, left); /* interrupt mode */
-			asleep(a);
+			a->awake = false;
 			return MEMIF_ERR_SUCCESS;
 		}
 		if (a->fresh) {
@@ -378,14 +380,14 @@ int memif__queue_adaptive(struct memif__queue *q, uint16_t n, uint16_t left, boo
 	 * a wake-up's cost is known, and not while one is measured): try. */
 	if (a->backoff == 0 &&
 	    (now - a->wake_ns >= WAKE_NS ||
-	     (a->ival_ns <= TRIAL_MAX_NS && a->irq_ns && !a->cpu_mark))) {
+	     (a->ival_ns <= TRIAL_MAX_NS && irq_known(a) && !a->cpu_mark))) {
 		go_masked(q, now);
 		return more ? MEMIF_ERR_NOBUF : MEMIF_ERR_SUCCESS;
 	}
 	if (more)
 		return MEMIF_ERR_NOBUF;
 	rx_irq_clear(q, left);
-	asleep(a);
+	a->awake = false; /* the app sleeps */
 	return MEMIF_ERR_SUCCESS;
 }
 
