@@ -127,6 +127,13 @@ bool t_unix_addr_listed(const char *path)
 
 /* ---- fd accounting and the Check fixture -------------------------------- */
 
+bool t_fd_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 int t_fd_count(void)
 {
 	DIR *d = opendir("/proc/self/fd");

@@ -85,6 +85,8 @@ bool t_unix_addr_listed(const char *path);
 int t_fd_count(void);
 /* Human-readable list of open fds (fd -> target) for leak reports. */
 void t_fd_dump(char *buf, size_t len);
+/* Is fd readable now? (Looks without reading: an eventfd stays as it was.) */
+bool t_fd_readable(int fd);
 /* Checked fixture: creates the temp dir and records the fd count. */
 void t_fixture_setup(void);
 /* Checked fixture: removes the temp dir and fails the test on an fd leak. */

@@ -91,13 +91,6 @@ static void run_flows(struct t_pair *p, struct flow *f, int n)
 	flows_check(f, n);
 }
 
-static bool efd_readable(int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
-}
-
 /* ---- frames both ways ---------------------------------------------------------- */
 
 START_TEST(test_small_frames_both_ways)
@@ -501,7 +494,7 @@ START_TEST(test_polling_mode)
 	ck_assert_int_ge(efd, 0);
 	ck_assert_uint_eq(t_tx_frames(tx_ep->conn, 0, &tq, 10, 64, 32), 10);
 	/* The sender honours MASK_INT: no kick at all. */
-	ck_assert_msg(!efd_readable(efd), "peer signalled a queue in polling mode");
+	ck_assert_msg(!t_fd_readable(efd), "peer signalled a queue in polling mode");
 	t_loop_run_for(&p.loop, 200);
 	ck_assert_int_eq(rx_ep->n_irq[0], 0);
 	ck_assert_uint_eq(t_rx_drain(rx_ep->conn, 0, rq), 10);
@@ -768,15 +761,15 @@ START_TEST(test_queue_efd)
 	}
 
 	/* Without running the loop: a kick makes exactly that queue's fd readable... */
-	ck_assert(!efd_readable(mfd[0]) && !efd_readable(mfd[1]));
+	ck_assert(!t_fd_readable(mfd[0]) && !t_fd_readable(mfd[1]));
 	ck_assert_uint_eq(t_tx_frames(p.s.conn, 1, &tq, 1, 64, 1), 1);
-	ck_assert_msg(efd_readable(mfd[1]), "no interrupt written for master rx queue 1");
-	ck_assert(!efd_readable(mfd[0]));
+	ck_assert_msg(t_fd_readable(mfd[1]), "no interrupt written for master rx queue 1");
+	ck_assert(!t_fd_readable(mfd[0]));
 	/* ...and rx_burst clears it. */
 	ck_assert_int_eq(memif_rx_burst(p.m.conn, 1, b, 8, &rx), MEMIF_ERR_SUCCESS);
 	ck_assert_uint_eq(rx, 1);
 	ck_assert(t_frame_verify(b[0].data, b[0].len, 0));
-	ck_assert_msg(!efd_readable(mfd[1]), "rx_burst left the interrupt pending");
+	ck_assert_msg(!t_fd_readable(mfd[1]), "rx_burst left the interrupt pending");
 	ck_assert_int_eq(memif_refill_queue(p.m.conn, 1, rx, 0), MEMIF_ERR_SUCCESS);
 	/* The loop watches the queue fds (interrupt mode). */
 	ck_assert(t_loop_watches(&p.loop, mfd[0]) && t_loop_watches(&p.loop, sfd[1]));

@@ -117,13 +117,6 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
-static bool efd_readable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
-
 static void *receiver_main(void *arg)
 {
 	struct run *r = arg;
@@ -139,7 +132,7 @@ static void *receiver_main(void *arg)
 			/* Frames whose tx_burst returned before this look. */
 			unsigned long sent = atomic_load_explicit(&r->sent, memory_order_acquire);
 
-			if (r->rq->packets + r->rq->bad < sent && !efd_readable(r->efd))
+			if (r->rq->packets + r->rq->bad < sent && !t_fd_readable(r->efd))
 				r->stranded++;
 			/* Take them anyway, to see how many more it strands. */
 		} else {

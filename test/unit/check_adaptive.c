@@ -23,7 +23,6 @@
  * burst after a long idle masks again after a few frames. Behaviour only:
  * the clock is the test's, nothing is timed.
  */
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,14 +111,6 @@ static bool ring_masked(const struct fixture *f)
 	return (f->ring->flags & MEMIF_RING_FLAG_MASK_INT) != 0;
 }
 
-/* Is the eventfd readable? (Looks without clearing it.) */
-static bool efd_readable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
-
 /* Reads (clears) the eventfd: was it set? */
 static bool efd_pending(int fd)
 {
@@ -138,12 +129,12 @@ static void check_no_strand(struct fixture *f, uint16_t left, int rc, const char
 
 	ck_assert_msg(f->q.masked == ring_masked(f), "%s: q->masked disagrees with MASK_INT", when);
 	if (ring_masked(f))
-		ck_assert_msg(efd_readable(f->q.int_fd),
+		ck_assert_msg(t_fd_readable(f->q.int_fd),
 			      "%s: MASK_INT set and the eventfd clear: the app sleeps, the peer "
 			      "does not kick",
 			      when);
 	if (waiting > left && rc == MEMIF_ERR_SUCCESS)
-		ck_assert_msg(efd_readable(f->q.int_fd),
+		ck_assert_msg(t_fd_readable(f->q.int_fd),
 			      "%s: %u packets wait and the eventfd is clear", when, waiting);
 }
 
@@ -347,7 +338,7 @@ static void sim_step(struct sim *s)
 	bool was = ring_masked(&s->f);
 	uint16_t took = 0;
 
-	if (s->eager || s->again || efd_readable(s->f.q.int_fd)) {
+	if (s->eager || s->again || t_fd_readable(s->f.q.int_fd)) {
 		fake_cpu += (s->slept ? s->wake_ns : 0) + SIM_CALL_NS;
 		s->slept = false;
 		s->again = app_burst(&s->f, s->count, s->now, &took) == MEMIF_ERR_NOBUF;
@@ -403,7 +394,7 @@ static void long_gaps(bool master, unsigned gap_us)
 		/* One burst per frame: no spinning, no extra call. */
 		ck_assert_uint_eq(s.calls - calls_before, 1);
 		/* Asleep: the interrupt cleared, nothing waiting. */
-		ck_assert(!efd_readable(s.f.q.int_fd));
+		ck_assert(!t_fd_readable(s.f.q.int_fd));
 	}
 	ck_assert_uint_eq(s.masks, 0);
 	sim_done(&s);
@@ -434,7 +425,7 @@ START_TEST(test_short_gaps_mask)
 	sim_idle(&s, 100);
 	/* Silence: it spun for a while, then unmasked and cleared the interrupt. */
 	ck_assert(!ring_masked(&s.f));
-	ck_assert(!efd_readable(s.f.q.int_fd));
+	ck_assert(!t_fd_readable(s.f.q.int_fd));
 	sim_done(&s);
 }
 END_TEST
@@ -478,7 +469,7 @@ START_TEST(test_mask_from_a_call_of_its_own)
 	 * polling mode): the app takes it by calls of its own. */
 	send_silently(&s.f, 800);
 	s.frames_in += 800;
-	ck_assert(!efd_readable(s.f.q.int_fd));
+	ck_assert(!t_fd_readable(s.f.q.int_fd));
 	sim_idle(&s, 50); /* check_no_strand after every call */
 	ck_assert_msg(s.masks > 0, "a backlog taken by the app's own calls did not mask");
 	s.eager = false;
@@ -693,7 +684,7 @@ START_TEST(test_burst_after_idle_masks_again)
 	ck_assert(ring_masked(&s.f));
 	sim_idle(&s, 10000);
 	ck_assert(!ring_masked(&s.f));
-	ck_assert(!efd_readable(s.f.q.int_fd));
+	ck_assert(!t_fd_readable(s.f.q.int_fd));
 	masks = s.masks;
 	sim_run(&s, 5, 3, 1);
 	ck_assert_msg(ring_masked(&s.f), "5 frames 3 us apart after an idle, still not masked");
@@ -714,7 +705,7 @@ static bool sim_step_racing(struct sim *s)
 	struct memif__adaptive ad = s->f.q.ad;
 	uint16_t next = s->f.q.next, pub = s->f.q.pub, avail;
 
-	if (!ring_masked(&s->f) || !efd_readable(s->f.q.int_fd)) {
+	if (!ring_masked(&s->f) || !t_fd_readable(s->f.q.int_fd)) {
 		sim_step(s);
 		return false;
 	}
@@ -736,7 +727,7 @@ static bool sim_step_racing(struct sim *s)
 	/* Unmasked with the interrupt set for it, or (the spin ran out) masked
 	 * again: the queue stays active. */
 	ck_assert(s->f.q.masked == ring_masked(&s->f));
-	ck_assert_msg(efd_readable(s->f.q.int_fd),
+	ck_assert_msg(t_fd_readable(s->f.q.int_fd),
 		      "a frame published just before the unmask was stranded");
 	return true;
 }
