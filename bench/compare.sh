@@ -1523,31 +1523,26 @@ unset multiplot
 GP
 }
 
-# Put the receive-mode section (file) in place of the report's own: between
-# its markers, or, in a report written before they existed, in place of the
-# "## Receive modes" section (up to the next "## "); else before the zero-copy
-# section, or at the end. Outside the section, the rows and the plot of it
-# that older reports kept elsewhere (the issue-14 verdicts, the plots list)
-# are dropped.
-rxm_merge() { # section-file report
-	if [ ! -f "$2" ]; then
-		{ echo "# Performance"; echo; cat "$1"; } >"$2.tmp"
+# Put a section (file) that --only NAME wrote in place of the report's own,
+# between its <!-- NAME:begin --> and <!-- NAME:end --> lines; in a report
+# without them, before the first heading that matches BEFORE (an awk
+# regex), or at the end; a new report when there is none.
+section_merge() { # name section-file report before-re
+	if [ ! -f "$3" ]; then
+		{ echo "# Performance"; echo; cat "$2"; } >"$3.tmp"
+	elif grep -qF "<!-- $1:begin -->" "$3"; then
+		awk -v f="$2" -v b="<!-- $1:begin -->" -v e="<!-- $1:end -->" '
+			index($0, b) { while ((getline l < f) > 0) print l; skip = 1; next }
+			index($0, e) { skip = 0; next }
+			!skip' "$3" >"$3.tmp"
 	else
-		awk -v f="$1" '
+		awk -v f="$2" -v before="$4" '
 			function put(  l) { while ((getline l < f) > 0) print l; done = 1 }
-			/<!-- rxm:begin -->/ { put(); skip = 1; next }
-			/<!-- rxm:end -->/ { skip = 0; next }
-			skip { next }
-			!done && /^## Receive modes/ { put(); old = 1; next }
-			old && /^## / { old = 0; print ""; }
-			old { next }
-			!done && /^## (Zero copy|Plots|Noise)/ { put(); print "" }
-			/^\| (adaptive \/ polling rate at|adaptive receiver idle|light load)/ { next }
-			/^!\[receive modes\]/ { getline; next }
+			!done && $0 ~ before { put(); print "" }
 			{ print }
-			END { if (!done) { print ""; put() } }' "$2" >"$2.tmp"
+			END { if (!done) { print ""; put() } }' "$3" >"$3.tmp"
 	fi
-	mv "$2.tmp" "$2"
+	mv "$3.tmp" "$3"
 }
 
 # ---- the VPP section ------------------------------------------------------------
@@ -1693,18 +1688,6 @@ vpp_section() {
 
 # Put the section (file) in place of the report's own, or before its plots
 # or noise, or at the end; a new report gets a title.
-vpp_merge() { # section-file report
-	if [ ! -f "$2" ]; then
-		{ echo "# Performance"; echo; cat "$1"; } >"$2.tmp"
-	elif grep -q '<!-- vpp:begin -->' "$2"; then
-		awk -v f="$1" '/<!-- vpp:begin -->/ { while ((getline l < f) > 0) print l; skip = 1; next }
-			/<!-- vpp:end -->/ { skip = 0; next } !skip' "$2" >"$2.tmp"
-	else
-		awk -v f="$1" '!done && /^## (Plots|Noise)$/ { while ((getline l < f) > 0) print l; print ""; done = 1 }
-			{ print } END { if (!done) { print ""; while ((getline l < f) > 0) print l } }' "$2" >"$2.tmp"
-	fi
-	mv "$2.tmp" "$2"
-}
 
 img_dir="$(dirname "$out")/img"
 plot_tp="$img_dir/perf-throughput.png"
@@ -1719,7 +1702,7 @@ rxm_load_dat="$work/rxm-load.dat"
 if [ "$only" = rxm ]; then
 	mkdir -p "$(dirname "$out")"
 	rxm_section >"$work/rxm-section.md"
-	rxm_merge "$work/rxm-section.md" "$out"
+	section_merge rxm "$work/rxm-section.md" "$out" '^## (Zero copy|Plots|Noise)'
 	rxm_plots
 	log "receive-mode section written to $out (the rest of it unchanged)"
 	if [ "$fail_ours" != 0 ]; then
@@ -1732,7 +1715,7 @@ fi
 if [ "$only" = vpp ]; then
 	mkdir -p "$(dirname "$out")"
 	vpp_section >"$work/vpp-section.md"
-	vpp_merge "$work/vpp-section.md" "$out"
+	section_merge vpp "$work/vpp-section.md" "$out" '^## (Plots|Noise)$'
 	log "VPP section written to $out (the rest of it unchanged)"
 	if [ "$fail_ours" != 0 ]; then
 		echo "compare.sh: FAILED: memif-bench traffic did not move with VPP (logs in $work)" >&2
